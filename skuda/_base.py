@@ -1,0 +1,374 @@
+"""The scikit-learn face shared by every skuda estimator."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._batching import DomainData
+from ._net import DANetwork
+from ._validation import check_features, check_source_labels, split_stacked
+from .modules import MLP, ClassifierHead
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+_INFERENCE_CHUNK = 65536
+
+
+class BaseDAClassifier(ClassifierMixin, BaseEstimator):
+    """Base class of skuda's domain-adaptation classifiers.
+
+    Subclasses set ``_net_class`` (a :class:`skuda._net.DANet` subclass with the
+    method's ``batch_loss``) and may override ``_extra_modules`` (networks beyond
+    encoder and head) and ``_net_params`` (method parameters for the net).
+
+    **Two fit forms, one meaning.** ``fit(X_src, y_src, X_tgt)`` passes the
+    domains separately. ``fit(X, y)`` is the *stacked* form for tools that pass
+    only ``(X, y)`` (``Pipeline``, ``GridSearchCV``, ``cross_val_score``): rows
+    whose label is ``-1`` are unlabelled target rows, all others labelled source
+    rows. Without any ``-1`` row a warning is issued and only the source is
+    used. If ``-1`` is one of your classes, use the three-argument form.
+    """
+
+    _net_class = None
+    _requires_target = True
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [tuple, list],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "feature_extractor": [nn.Module, None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions({"dann", "constant"})],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+    }
+
+    # -- fitting -----------------------------------------------------------------
+    def fit(self, X, y=None, X_tgt=None):
+        """Fit on labelled source rows and unlabelled target rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source rows when ``X_tgt`` is given; otherwise the stacked rows of
+            both domains.
+        y : array-like of shape (n_samples,)
+            Source labels when ``X_tgt`` is given; otherwise labels in which
+            ``-1`` marks the unlabelled target rows.
+        X_tgt : array-like of shape (n_target, n_features), default=None
+            Unlabelled target rows (three-argument form).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        if X_tgt is None:
+            X_src, y_src, X_tgt = split_stacked(X, y)
+            if X_tgt is None and self._requires_target:
+                warnings.warn(
+                    f"{type(self).__name__}.fit got no target rows (no label -1 in "
+                    "y): training on the source only, without adaptation.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        else:
+            X_src, y_src = X, y
+            if _n_rows(X_tgt) == 0:
+                raise ValueError(
+                    "X_tgt is empty: domain adaptation needs at least one target row."
+                )
+        return self._fit_domains(X_src, y_src, X_tgt)
+
+    def _fit_domains(self, X_src, y_src, X_tgt):
+        allow_nd = self.feature_extractor is not None
+        X_src = check_features(self, X_src, name="X_src", reset=True, allow_nd=allow_nd)
+        y_src = check_source_labels(y_src, X_src.shape[0])
+        if X_tgt is not None:
+            X_tgt = check_features(
+                self,
+                X_tgt,
+                name="X_tgt",
+                reset=False,
+                allow_nd=allow_nd,
+                expected=X_src.shape[1:],
+            )
+            if not self._requires_target:
+                X_tgt = None
+        classes, y_idx = np.unique(y_src, return_inverse=True)
+        reuse = self._can_warm_start(classes, X_src.shape[1:])
+        self.classes_ = classes
+        self.input_shape_ = X_src.shape[1:]
+        self.device_ = _resolve_device(self.device)
+        seed, batch_seed = _draw_seeds(self.random_state)
+        with _seeded(seed, self.device_):
+            net = self._train(X_src, y_idx, X_tgt, batch_seed, reuse=reuse)
+        self.net_ = net
+        self.history_ = net.history
+        return self
+
+    def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
+        """Build (or reuse) the net and train it; runs inside the seeded context.
+
+        ``X_src``/``X_tgt`` are validated float32 arrays (``X_tgt`` may be None),
+        ``y_idx`` the labels as indices into ``classes_``. Returns the trained
+        net, stored as ``net_``. Methods with several phases override this.
+        """
+        data = DomainData(X_src, y_idx, X_tgt, device=self.device_)
+        if reuse:
+            net = self.net_
+            net.set_params(max_epochs=self.max_epochs, lr_schedule=self.lr_schedule)
+        else:
+            network = self._build_network(self.input_shape_, len(self.classes_))
+            net = self._make_net(self._net_class, network, batch_seed)
+        return net.fit(data, None)
+
+    def _can_warm_start(self, classes, input_shape):
+        if not (self.warm_start and hasattr(self, "net_")):
+            return False
+        if not np.array_equal(classes, self.classes_) or (
+            input_shape != self.input_shape_
+        ):
+            raise ValueError(
+                "warm_start=True needs the same classes and input shape as the "
+                f"previous fit; got classes {classes} and shape {input_shape}, "
+                f"previously {self.classes_} and {self.input_shape_}."
+            )
+        return True
+
+    # -- building ----------------------------------------------------------------
+    def _build_encoder(self, input_shape):
+        """A fresh encoder: a copy of ``feature_extractor``, or the default MLP."""
+        if self.feature_extractor is not None:
+            return copy.deepcopy(self.feature_extractor)
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"The default MLP takes 2-D input; got samples of shape {input_shape}."
+            )
+        return MLP(
+            input_shape[0],
+            hidden_layer_sizes=_check_sizes(self.hidden_layer_sizes),
+            dropout=self.dropout,
+            batch_norm=self.batch_norm,
+        )
+
+    def _build_network(self, input_shape, n_classes):
+        encoder = self._build_encoder(input_shape)
+        n_features = _output_size(encoder, input_shape)
+        head = ClassifierHead(n_features, n_classes)
+        return DANetwork(encoder, head, **self._extra_modules(n_features))
+
+    def _extra_modules(self, n_features):
+        """Networks beyond encoder and head, e.g. a discriminator."""
+        return {}
+
+    def _net_params(self):
+        """Method parameters passed to the net's constructor."""
+        return {}
+
+    def _optimizer_params(self):
+        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        params = {"optimizer": optimizer, "optimizer__weight_decay": self.weight_decay}
+        if optimizer is torch.optim.SGD:
+            params["optimizer__momentum"] = 0.9
+        return params
+
+    def _make_net(self, net_class, network, batch_seed, **overrides):
+        """A ``net_class`` around ``network`` with this estimator's settings.
+
+        ``overrides`` replace any constructor argument (e.g. ``max_epochs`` or
+        ``lr`` of a second training phase).
+        """
+        params = dict(
+            criterion=nn.CrossEntropyLoss,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            callbacks=copy.deepcopy(self.callbacks),
+            verbose=self.verbose,
+            device=self.device_,
+            warm_start=self.warm_start,
+            batch_seed=batch_seed,
+            lr_schedule=self.lr_schedule,
+            **self._optimizer_params(),
+            **self._net_params(),
+        )
+        params.update(overrides)
+        return net_class(network, **params)
+
+    # -- inference ---------------------------------------------------------------
+    def __sklearn_is_fitted__(self):
+        # ``lambda_`` ends in "_" but is a parameter, so name-based checks mislead.
+        return hasattr(self, "net_")
+
+    def _prediction_encoder(self):
+        """The encoder used on new rows (ADDA overrides it with its target encoder)."""
+        return self.net_.module_.encoder
+
+    def _infer(self, X, fn):
+        check_is_fitted(self)
+        X = check_features(
+            self, X, name="X", reset=False, allow_nd=self.feature_extractor is not None
+        )
+        self.net_.module_.eval()
+        outs = []
+        with torch.inference_mode():
+            for start in range(0, len(X), _INFERENCE_CHUNK):
+                xb = torch.from_numpy(X[start : start + _INFERENCE_CHUNK])
+                outs.append(fn(xb.to(self.device_)).float().cpu())
+        return torch.cat(outs).numpy()
+
+    def _logits(self, X):
+        """Class logits of the rows of ``X``, shape (n_samples, n_classes)."""
+        encoder, head = self._prediction_encoder(), self.net_.module_.head
+        return self._infer(X, lambda x: head(encoder(x)))
+
+    def predict_proba(self, X):
+        """Class probabilities of the rows of ``X`` (any domain).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        logits = torch.from_numpy(self._logits(X)).double()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X):
+        """Predicted class of each row of ``X`` (any domain).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.classes_[self._logits(X).argmax(axis=1)]
+
+    def transform(self, X):
+        """Learned features of the rows of ``X`` (the encoder's output).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_learned_features)
+        """
+        encoder = self._prediction_encoder()
+        return self._infer(X, lambda x: encoder(x).flatten(1))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+def _n_rows(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def _check_sizes(sizes):
+    sizes = tuple(sizes)
+    if not sizes or not all(isinstance(h, Integral) and h > 0 for h in sizes):
+        raise ValueError(
+            f"hidden_layer_sizes must be a non-empty sequence of positive ints; "
+            f"got {sizes!r}."
+        )
+    return sizes
+
+
+def _output_size(encoder, input_shape):
+    """Feature size of ``encoder``: ``out_features`` or a dry run on two rows."""
+    size = getattr(encoder, "out_features", None)
+    if isinstance(size, Integral):
+        return int(size)
+    param = next(encoder.parameters(), None)
+    device = param.device if param is not None else "cpu"
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        with torch.no_grad():
+            out = encoder(torch.zeros((2, *input_shape), device=device))
+    except Exception as exc:
+        raise ValueError(
+            f"feature_extractor failed on input of shape (2, *{input_shape}): {exc}"
+        ) from exc
+    finally:
+        encoder.train(was_training)
+    return int(np.prod(out.shape[1:]))
+
+
+def _resolve_device(device):
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device={device!r} is not a valid torch device.") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+    return str(resolved)
+
+
+def _draw_seeds(random_state):
+    """Two seeds (weights/dropout, batch order) without touching global RNGs."""
+    if random_state is None:
+        rng = np.random.default_rng()
+        return tuple(int(s) for s in rng.integers(0, 2**31 - 1, size=2))
+    rng = check_random_state(random_state)
+    return tuple(int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+
+
+class _seeded:
+    """Run a block with torch's global RNG seeded, then restore the caller's state.
+
+    Weight init and dropout draw from torch's global generator; forking it keeps
+    ``fit`` reproducible without changing the RNG state the caller sees.
+    """
+
+    def __init__(self, seed, device):
+        self.seed = seed
+        dev = torch.device(device)
+        self.cuda_index = None
+        if dev.type == "cuda":
+            self.cuda_index = dev.index if dev.index is not None else 0
+        devices = [] if self.cuda_index is None else [self.cuda_index]
+        self._fork = torch.random.fork_rng(devices=devices)
+
+    def __enter__(self):
+        self._fork.__enter__()
+        torch.default_generator.manual_seed(self.seed)
+        if self.cuda_index is not None:
+            with torch.cuda.device(self.cuda_index):
+                torch.cuda.manual_seed(self.seed)
+        return self
+
+    def __exit__(self, *exc):
+        return self._fork.__exit__(*exc)

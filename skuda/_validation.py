@@ -1,0 +1,143 @@
+"""Input checks shared by every skuda estimator.
+
+All private scikit-learn helpers used by skuda are imported here and nowhere else,
+so a change in scikit-learn touches one file.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_feature_names, _check_n_features
+
+UNLABELED = -1
+"""Label that marks target (unlabelled) rows in the stacked ``fit(X, y)`` form."""
+
+
+def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
+    """Validate one domain's features and return a new C-contiguous float32 array.
+
+    ``reset=True`` records ``n_features_in_`` (and ``feature_names_in_`` for
+    DataFrames) on ``estimator``; ``reset=False`` checks ``X`` against them.
+    The result never shares memory with ``X``: nothing the caller passed can be
+    modified by later work on it.
+    """
+    if X is None:
+        raise ValueError(f"{name} is None; expected an array of shape (n_samples, ...).")
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix. Sparse data was passed for {name}, but dense "
+            "data is required: skuda's networks take dense input (use X.toarray())."
+        )
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and dtype.kind in "USc":
+        raise TypeError(f"{name} has dtype {dtype}; expected numeric features.")
+    _check_feature_names(estimator, X, reset=reset)
+    X = check_array(
+        X,
+        dtype=np.float32,
+        ensure_all_finite=True,
+        allow_nd=allow_nd,
+        input_name=name,
+        copy=True,
+        order="C",
+    )
+    if expected is not None and X.shape[1:] != tuple(expected):
+        raise ValueError(
+            f"{name} has {_describe(X.shape[1:])} per sample but X_src has "
+            f"{_describe(expected)}; both domains need the same features."
+        )
+    _check_n_features(estimator, X, reset=reset)
+    if not reset and hasattr(estimator, "input_shape_"):
+        if X.shape[1:] != estimator.input_shape_:
+            raise ValueError(
+                f"{name} has samples of shape {X.shape[1:]}, but "
+                f"{type(estimator).__name__} was fitted on shape "
+                f"{estimator.input_shape_}."
+            )
+    return X
+
+
+def _describe(shape):
+    shape = tuple(shape)
+    return f"{shape[0]} features" if len(shape) == 1 else f"shape {shape}"
+
+
+def check_source_labels(y, n_rows, *, name="y_src"):
+    """Validate source labels: 1-D, one per row, classification, >= 2 classes."""
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None."
+        )
+    y = column_or_1d(y, warn=True)
+    if len(y) != n_rows:
+        raise ValueError(
+            f"{name} has {len(y)} labels but X_src has {n_rows} rows; they must match."
+        )
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    check_classification_targets(y)
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(
+            f"{name} contains only one class ({classes[0]!r}); a classifier needs "
+            "samples of at least 2 classes in the source data."
+        )
+    return y
+
+
+def split_stacked(X, y):
+    """Split the stacked form ``(X, y)``: rows labelled ``-1`` are target rows.
+
+    Returns ``(X_src, y_src, X_tgt)``; ``X_tgt`` is None when no row is ``-1``.
+    """
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None."
+        )
+    y = column_or_1d(y, warn=True)
+    n = _n_rows(X)
+    if len(y) != n:
+        raise ValueError(f"X has {n} rows but y has {len(y)} labels; they must match.")
+    is_target = _is_unlabeled(y)
+    if is_target.all():
+        raise ValueError(
+            "Every label in y is -1 (unlabelled target rows): there is no labelled "
+            "source data to learn from."
+        )
+    if not is_target.any():
+        return X, y, None
+    y_src = y[~is_target]
+    if y_src.dtype == object:
+        y_src = np.asarray(list(y_src))
+    return _take_rows(X, ~is_target), y_src, _take_rows(X, is_target)
+
+
+def _n_rows(X):
+    if hasattr(X, "shape") and len(X.shape) > 0:
+        return X.shape[0]
+    return len(X)
+
+
+def _is_unlabeled(y):
+    if y.dtype.kind in "iuf":
+        return y == UNLABELED
+    if y.dtype.kind == "O":
+        return np.fromiter(
+            (isinstance(v, numbers.Number) and v == UNLABELED for v in y),
+            dtype=bool,
+            count=len(y),
+        )
+    return np.zeros(len(y), dtype=bool)
+
+
+def _take_rows(X, mask):
+    if hasattr(X, "iloc"):
+        return X.iloc[np.flatnonzero(mask)]
+    if sp.issparse(X):
+        return X[np.flatnonzero(mask)]
+    return np.asarray(X)[mask]
