@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import TransformerTags
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -57,6 +58,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
+        "input_scaling": [StrOptions({"pooled", "domain"}), None],
     }
 
     # -- fitting -----------------------------------------------------------------
@@ -97,6 +99,20 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
                 )
         return self._fit_domains(X_src, y_src, X_tgt)
 
+    def fit_transform(self, X, y=None, X_tgt=None):
+        """Fit (either form), then return the learned features of the rows of ``X``.
+
+        Parameters
+        ----------
+        X, y, X_tgt
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_learned_features)
+        """
+        return self.fit(X, y, X_tgt).transform(X)
+
     def _fit_domains(self, X_src, y_src, X_tgt):
         allow_nd = self.feature_extractor is not None
         X_src = check_features(self, X_src, name="X_src", reset=True, allow_nd=allow_nd)
@@ -110,8 +126,11 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
                 allow_nd=allow_nd,
                 expected=X_src.shape[1:],
             )
-            if not self._requires_target:
-                X_tgt = None
+        # Target rows inform the input scaling even for methods that ignore them
+        # in training, so a source-only baseline sees the same inputs as DANN.
+        X_src, X_tgt = self._fit_scaling(X_src, X_tgt)
+        if not self._requires_target:
+            X_tgt = None
         classes, y_idx = np.unique(y_src, return_inverse=True)
         reuse = self._can_warm_start(classes, X_src.shape[1:])
         self.classes_ = classes
@@ -139,6 +158,30 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
             network = self._build_network(self.input_shape_, len(self.classes_))
             net = self._make_net(self._net_class, network, batch_seed)
         return net.fit(data, None)
+
+    def _fit_scaling(self, X_src, X_tgt):
+        """Standardise each feature (each channel for signals); return scaled copies.
+
+        ``"pooled"``: one mean/std from both domains, used everywhere (what a
+        ``StandardScaler`` in a ``Pipeline`` does on the stacked form).
+        ``"domain"``: each domain scaled by its own statistics; new rows given
+        to ``predict``/``transform`` are scaled with the *target* statistics.
+        The inputs are private copies already, so they are scaled in place.
+        """
+        mode = self.input_scaling
+        if mode is None:
+            self.input_mean_ = self.input_scale_ = None
+            return X_src, X_tgt
+        if mode == "pooled" and X_tgt is not None:
+            src_stats = tgt_stats = _moments(X_src, X_tgt)
+        else:
+            src_stats = _moments(X_src)
+            tgt_stats = _moments(X_tgt) if X_tgt is not None else src_stats
+        self.input_mean_, self.input_scale_ = tgt_stats
+        X_src = _standardize(X_src, *src_stats)
+        if X_tgt is not None:
+            X_tgt = _standardize(X_tgt, *tgt_stats)
+        return X_src, X_tgt
 
     def _can_warm_start(self, classes, input_shape):
         if not (self.warm_start and hasattr(self, "net_")):
@@ -224,10 +267,11 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         return self.net_.module_.encoder
 
     def _infer(self, X, fn):
-        check_is_fitted(self)
         X = check_features(
             self, X, name="X", reset=False, allow_nd=self.feature_extractor is not None
         )
+        if self.input_mean_ is not None:
+            X = _standardize(X, self.input_mean_, self.input_scale_)
         self.net_.module_.eval()
         outs = []
         with torch.inference_mode():
@@ -238,6 +282,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X):
         """Class logits of the rows of ``X``, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
         encoder, head = self._prediction_encoder(), self.net_.module_.head
         return self._infer(X, lambda x: head(encoder(x)))
 
@@ -267,7 +312,8 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[self._logits(X).argmax(axis=1)]
+        logits = self._logits(X)
+        return self.classes_[logits.argmax(axis=1)]
 
     def transform(self, X):
         """Learned features of the rows of ``X`` (the encoder's output).
@@ -280,6 +326,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_learned_features)
         """
+        check_is_fitted(self)
         encoder = self._prediction_encoder()
         return self._infer(X, lambda x: encoder(x).flatten(1))
 
@@ -287,11 +334,29 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.non_deterministic = False
+        # ``transform`` returns the learned features (float32, like the network).
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
         return tags
 
 
+def _moments(*arrays):
+    """Mean and std over samples (and positions for signals), per feature/channel."""
+    axes = (0, *range(2, arrays[0].ndim))
+    stacked = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+    mean = stacked.mean(axis=axes, keepdims=True, dtype=np.float64)
+    std = stacked.std(axis=axes, keepdims=True, dtype=np.float64)
+    std[std < 1e-8] = 1.0  # constant features pass through centred, not blown up
+    return mean[0].astype(np.float32), std[0].astype(np.float32)
+
+
+def _standardize(X, mean, scale):
+    X -= mean
+    X /= scale
+    return X
+
+
 def _n_rows(X):
-    return X.shape[0] if hasattr(X, "shape") else len(X)
+    return X.shape[0] if hasattr(X, "shape") else len(np.asarray(X))
 
 
 def _check_sizes(sizes):

@@ -100,6 +100,8 @@ def split_stacked(X, y):
             "This estimator requires y to be passed, but the target y is None."
         )
     y = column_or_1d(y, warn=True)
+    if not (hasattr(X, "iloc") or sp.issparse(X)):
+        X = np.asarray(X)
     n = _n_rows(X)
     if len(y) != n:
         raise ValueError(f"X has {n} rows but y has {len(y)} labels; they must match.")
@@ -140,4 +142,4 @@ def _take_rows(X, mask):
         return X.iloc[np.flatnonzero(mask)]
     if sp.issparse(X):
         return X[np.flatnonzero(mask)]
-    return np.asarray(X)[mask]
+    return X[mask]

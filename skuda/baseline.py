@@ -41,6 +41,15 @@ class SourceOnlyClassifier(BaseDAClassifier):
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
     callbacks : list of skorch callbacks, default=None
+    input_scaling : {"pooled", "domain"} or None, default="pooled"
+        Standardise each input feature (each channel of a signal) inside the
+        estimator. ``"pooled"``: statistics of source and target rows together,
+        applied to every row (safe for any input; a ``StandardScaler`` before
+        the estimator then changes nothing). ``"domain"``: each domain with its
+        own statistics, which aligns first and second moments before training;
+        rows passed to ``predict``/``transform`` are then scaled with the
+        *target* statistics, so use it when you predict target rows. ``None``:
+        use the inputs as given.
     warm_start : bool, default=False
 
     Attributes
@@ -83,6 +92,7 @@ class SourceOnlyClassifier(BaseDAClassifier):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        input_scaling="pooled",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
@@ -99,3 +109,4 @@ class SourceOnlyClassifier(BaseDAClassifier):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.input_scaling = input_scaling

@@ -102,6 +102,15 @@ class DANNClassifier(BaseDAClassifier):
         Print skorch's per-epoch table when positive.
     callbacks : list of skorch callbacks, default=None
         Extra callbacks (copied for each fit).
+    input_scaling : {"pooled", "domain"} or None, default="pooled"
+        Standardise each input feature (each channel of a signal) inside the
+        estimator. ``"pooled"``: statistics of source and target rows together,
+        applied to every row (safe for any input; a ``StandardScaler`` before
+        the estimator then changes nothing). ``"domain"``: each domain with its
+        own statistics, which aligns first and second moments before training;
+        rows passed to ``predict``/``transform`` are then scaled with the
+        *target* statistics, so use it when you predict target rows. ``None``:
+        use the inputs as given.
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``; the schedules
         restart at ``p = 0``.
@@ -174,6 +183,7 @@ class DANNClassifier(BaseDAClassifier):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        input_scaling="pooled",
     ):
         self.lambda_ = lambda_
         self.lambda_schedule = lambda_schedule
@@ -193,6 +203,7 @@ class DANNClassifier(BaseDAClassifier):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.input_scaling = input_scaling
 
     def _extra_modules(self, n_features):
         return {

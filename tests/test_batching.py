@@ -1,0 +1,58 @@
+import numpy as np
+import torch
+
+from skuda._batching import DomainBatches, DomainData, n_iterations
+
+
+def _batches(n_src, n_tgt, bs, seed=0):
+    Xs = np.arange(n_src, dtype=np.float32)[:, None]
+    Xt = np.arange(n_tgt, dtype=np.float32)[:, None] if n_tgt else None
+    data = DomainData(Xs, np.zeros(n_src), Xt, device="cpu")
+    gen = torch.Generator().manual_seed(seed)
+    return DomainBatches(data, bs, generator=gen)
+
+
+def test_epoch_length_follows_larger_domain():
+    assert n_iterations(100, 30, 16) == 7
+    assert n_iterations(30, 100, 16) == 7
+    assert len(_batches(100, 30, 16)) == 7
+    assert n_iterations(5, 0, 64) == 1
+
+
+def test_larger_domain_seen_once_smaller_domain_cycled_evenly():
+    it = _batches(64, 20, 16)
+    src, tgt = [], []
+    for lead, xs, ys, xt in it:
+        assert lead is xs and len(xs) == 16 and len(xt) == 16
+        src.append(xs[:, 0]), tgt.append(xt[:, 0])
+    src, tgt = torch.cat(src).long(), torch.cat(tgt).long()
+    assert sorted(src.tolist()) == list(range(64))  # each source row exactly once
+    counts = torch.bincount(tgt, minlength=20)
+    assert counts.max() - counts.min() <= 1  # 64 draws over 20 rows: 3 or 4 each
+    # within each pass of the stream every target row appears once
+    assert sorted(tgt[:20].tolist()) == list(range(20))
+
+
+def test_leftover_indices_carry_to_next_epoch():
+    it = _batches(10, 0, 4)  # 3 batches of 4 = 12 draws per epoch over 10 rows
+    first = torch.cat([xs[:, 0] for _, xs, _, _ in it]).long()
+    second = torch.cat([xs[:, 0] for _, xs, _, _ in it]).long()
+    stream = torch.cat([first, second])
+    assert sorted(stream[:10].tolist()) == list(range(10))
+    assert sorted(stream[10:20].tolist()) == list(range(10))
+
+
+def test_target_only_batches_lead_with_target():
+    data = DomainData(None, None, np.ones((9, 2), np.float32), device="cpu")
+    batches = list(DomainBatches(data, 4, generator=torch.Generator().manual_seed(0)))
+    assert len(batches) == 3
+    lead, xs, ys, xt = batches[0]
+    assert xs is None and ys is None and lead is xt
+
+
+def test_same_seed_same_batches():
+    a = [xs for _, xs, _, _ in _batches(50, 50, 8, seed=3)]
+    b = [xs for _, xs, _, _ in _batches(50, 50, 8, seed=3)]
+    c = [xs for _, xs, _, _ in _batches(50, 50, 8, seed=4)]
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not all(torch.equal(x, y) for x, y in zip(a, c))

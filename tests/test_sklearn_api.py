@@ -1,0 +1,50 @@
+"""scikit-learn conformance of every skuda estimator."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skuda import DANNClassifier, SourceOnlyClassifier
+
+# Tiny settings: the checks fit dozens of times on small data.
+TINY = dict(
+    max_epochs=20, lr=0.01, hidden_layer_sizes=(32,), random_state=0, device="cpu"
+)
+
+ESTIMATORS = [DANNClassifier(**TINY), SourceOnlyClassifier(**TINY)]
+
+# Checks that cannot apply to unsupervised domain adaptation, with the reason.
+_MINUS_ONE = (
+    "uses -1 as a class label; in the stacked fit(X, y) form -1 marks unlabelled "
+    "target rows (scikit-learn's semi-supervised convention)"
+)
+EXPECTED_FAILED = {
+    "DANNClassifier": {"check_classifiers_classes": _MINUS_ONE},
+    "SourceOnlyClassifier": {"check_classifiers_classes": _MINUS_ONE},
+}
+
+
+def _expected_failed(estimator):
+    return EXPECTED_FAILED.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_import_has_no_global_side_effects(estimator):
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings, sklearn, torch;"
+        "cfg = sklearn.get_config(); filters = list(warnings.filters);"
+        "state = torch.get_rng_state(); threads = torch.get_num_threads();"
+        "import skuda;"
+        "assert sklearn.get_config() == cfg;"
+        "assert list(warnings.filters) == filters;"
+        "assert torch.equal(state, torch.get_rng_state());"
+        "assert torch.get_num_threads() == threads"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
