@@ -315,6 +315,21 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         logits = self._logits(X)
         return self.classes_[logits.argmax(axis=1)]
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against ``y``, as for any classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def transform(self, X):
         """Learned features of the rows of ``X`` (the encoder's output).
 

@@ -119,7 +119,7 @@ class DANNClassifier(BaseDAClassifier):
     ----------
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Defined only for DataFrame input with string column names.
     input_shape_ : tuple
         Shape of one input row.
