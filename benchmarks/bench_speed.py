@@ -63,8 +63,12 @@ def bare_epochs(Xs, ys, Xt, epochs):
         t0 = time.perf_counter()
         ps = torch.randperm(N, generator=gen)
         pt = torch.randperm(N, generator=gen)
-        ps = torch.cat([ps, torch.randperm(N, generator=gen)])[: n_it * BS].view(n_it, BS)
-        pt = torch.cat([pt, torch.randperm(N, generator=gen)])[: n_it * BS].view(n_it, BS)
+        ps = torch.cat([ps, torch.randperm(N, generator=gen)])[: n_it * BS].view(
+            n_it, BS
+        )
+        pt = torch.cat([pt, torch.randperm(N, generator=gen)])[: n_it * BS].view(
+            n_it, BS
+        )
         for i in range(n_it):
             p = it / (total - 1)
             for g in opt.param_groups:
@@ -72,7 +76,9 @@ def bare_epochs(Xs, ys, Xt, epochs):
             opt.zero_grad(set_to_none=True)
             z = enc(torch.cat([xs[ps[i]], xt[pt[i]]]))
             task = F.cross_entropy(head(z[:BS]), yt_[ps[i]])
-            dom = domain_adversarial_loss(disc(grad_reverse(z, 0.3 * grl_lambda(p))), BS)
+            dom = domain_adversarial_loss(
+                disc(grad_reverse(z, 0.3 * grl_lambda(p))), BS
+            )
             loss = task + dom
             loss.backward()
             opt.step()
@@ -114,15 +120,19 @@ def main():
         pred.append(time.perf_counter() - t0)
     rss = peak_rss_of_fit()
     sk_m, bare_m = statistics.median(sk), statistics.median(bare)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{N} + {N} rows x {D} features, batch {BS} per domain\n")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{N} + {N} rows x {D} features, batch {BS} per domain\n"
+    )
     print("| measure | value | target |")
     print("|---|---|---|")
     print(f"| DANNClassifier epoch (median of {len(sk)}) | {sk_m:.3f} s | |")
     print(f"| bare PyTorch epoch (median of {len(bare)}) | {bare_m:.3f} s | |")
     print(f"| ratio skuda / bare | {sk_m / bare_m:.3f} | <= 1.15 |")
-    print(f"| predict on {N} rows (median of 10) | {statistics.median(pred):.4f} s "
-          "| <= 0.03 s |")
+    print(
+        f"| predict on {N} rows (median of 10) | {statistics.median(pred):.4f} s "
+        "| <= 0.03 s |"
+    )
     print(f"| peak RSS of a fit (fresh process) | {rss:.0f} MB | <= 500 MB |")
 
 

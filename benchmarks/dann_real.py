@@ -54,7 +54,8 @@ def run(tasks, seeds, methods, overrides):
                     clf = LogisticRegression(max_iter=2000).fit(Xs, ys)
                 elif name == "source_only":
                     params = {
-                        k: v for k, v in overrides.items()
+                        k: v
+                        for k, v in overrides.items()
                         if k in SourceOnlyClassifier().get_params()
                     }
                     clf = SourceOnlyClassifier(random_state=seed, **params)
@@ -65,15 +66,19 @@ def run(tasks, seeds, methods, overrides):
                 secs = time.perf_counter() - t0
                 acc = 100 * float(np.mean(clf.predict(Xt) == yt))
                 rows.append(dict(task=spec, method=name, seed=seed, acc=acc, secs=secs))
-                print(f"{spec:22s} {name:12s} seed={seed} acc={acc:6.2f} {secs:6.1f}s",
-                      flush=True)
+                print(
+                    f"{spec:22s} {name:12s} seed={seed} acc={acc:6.2f} {secs:6.1f}s",
+                    flush=True,
+                )
     return rows
 
 
 def table(rows, methods):
     tasks = list(dict.fromkeys(r["task"] for r in rows))
-    lines = ["| task | " + " | ".join(methods) + " |",
-             "|---" * (len(methods) + 1) + "|"]
+    lines = [
+        "| task | " + " | ".join(methods) + " |",
+        "|---" * (len(methods) + 1) + "|",
+    ]
     means = {m: [] for m in methods}
     for task in tasks:
         cells = []
@@ -82,7 +87,10 @@ def table(rows, methods):
             means[m].append(np.mean(accs))
             cells.append(f"{np.mean(accs):.1f} ± {np.std(accs):.1f}")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
-    for group, prefix in (("average Office-Caltech", "oc:"), ("average MNIST-USPS", "mu:")):
+    for group, prefix in (
+        ("average Office-Caltech", "oc:"),
+        ("average MNIST-USPS", "mu:"),
+    ):
         idx = [i for i, t in enumerate(tasks) if t.startswith(prefix)]
         if idx:
             cells = [f"{np.mean([means[m][i] for i in idx]):.1f}" for m in methods]
@@ -96,10 +104,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=DEFAULT_TASKS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+",
-                        default=["1nn", "logreg", "source_only", "dann"])
-    parser.add_argument("--set", action="append", default=[],
-                        help="DANN/source-only parameter override, e.g. lambda_=1.0")
+    parser.add_argument(
+        "--methods", nargs="+", default=["1nn", "logreg", "source_only", "dann"]
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="DANN/source-only parameter override, e.g. lambda_=1.0",
+    )
     parser.add_argument("--out", default="benchmarks/results/dann_real.csv")
     args = parser.parse_args()
     overrides = {}

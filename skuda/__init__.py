@@ -1,14 +1,19 @@
 """skuda: scikit-learn-compatible deep unsupervised domain adaptation."""
 
+from .adda import ADDAClassifier
 from .baseline import SourceOnlyClassifier
 from .dann import DANNClassifier
-from .exceptions import TrainingDivergedError
+from .exceptions import CollapseWarning, TrainingDivergedError
+from .shot import SHOTAdapter
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ADDAClassifier",
     "DANNClassifier",
+    "SHOTAdapter",
     "SourceOnlyClassifier",
+    "CollapseWarning",
     "TrainingDivergedError",
     "__version__",
 ]

@@ -9,8 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import TransformerTags
-from sklearn.utils import check_random_state
+from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -20,7 +19,11 @@ from ._net import DANetwork
 from ._validation import check_features, check_source_labels, split_stacked
 from .modules import MLP, ClassifierHead
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+_OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+}
 _INFERENCE_CHUNK = 65536
 
 
@@ -113,8 +116,12 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         """
         return self.fit(X, y, X_tgt).transform(X)
 
+    def _allow_nd(self):
+        """Whether fit accepts inputs of rank > 2 (a custom feature extractor)."""
+        return self.feature_extractor is not None
+
     def _fit_domains(self, X_src, y_src, X_tgt):
-        allow_nd = self.feature_extractor is not None
+        allow_nd = self._allow_nd()
         X_src = check_features(self, X_src, name="X_src", reset=True, allow_nd=allow_nd)
         y_src = check_source_labels(y_src, X_src.shape[0])
         if X_tgt is not None:
@@ -268,7 +275,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
 
     def _infer(self, X, fn):
         X = check_features(
-            self, X, name="X", reset=False, allow_nd=self.feature_extractor is not None
+            self, X, name="X", reset=False, allow_nd=len(self.input_shape_) > 1
         )
         if self.input_mean_ is not None:
             X = _standardize(X, self.input_mean_, self.input_scale_)

@@ -39,7 +39,9 @@ class DomainData(Dataset):
         return max(_len(self.X_src), _len(self.X_tgt))
 
     def __getitem__(self, i):  # pragma: no cover - the fast path never calls it
-        raise NotImplementedError("DomainData is batched by DomainBatches, not indexed.")
+        raise NotImplementedError(
+            "DomainData is batched by DomainBatches, not indexed."
+        )
 
 
 def _to_tensor(a, dtype, device):

@@ -97,6 +97,9 @@ class DANet(NeuralNet):
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
         self._epoch_logs = {}
+        # Every submodule to train mode once per epoch: a copied or user module
+        # may arrive in eval mode while the container reports training=True.
+        self._set_training(True)
 
     def on_epoch_end(self, net, **kwargs):
         for name, values in self._epoch_logs.items():
@@ -132,7 +135,9 @@ class DANet(NeuralNet):
         return step
 
     def train_step_single(self, batch, **fit_params):
-        if not self.module_.training:  # skorch's per-batch call costs ~4 % otherwise
+        if (
+            not self.module_.training
+        ):  # set per epoch; skorch's per-batch call costs ~4 %
             self._set_training(True)
         _, xs, ys, xt = batch
         terms = self.batch_loss(xs, ys, xt, self.progress)

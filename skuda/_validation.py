@@ -27,7 +27,9 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
     modified by later work on it.
     """
     if X is None:
-        raise ValueError(f"{name} is None; expected an array of shape (n_samples, ...).")
+        raise ValueError(
+            f"{name} is None; expected an array of shape (n_samples, ...)."
+        )
     if sp.issparse(X):
         raise TypeError(
             f"{name} is a sparse matrix. Sparse data was passed for {name}, but dense "

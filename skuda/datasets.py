@@ -139,7 +139,9 @@ def make_shifted_blobs(
     def draw():
         y = np.arange(n_samples) % n_classes
         rng.shuffle(y)
-        return centers[y] + cluster_std * rng.standard_normal((n_samples, n_features)), y
+        return centers[y] + cluster_std * rng.standard_normal(
+            (n_samples, n_features)
+        ), y
 
     Xs, ys = draw()
     Xt, yt = draw()
@@ -157,7 +159,10 @@ def make_shifted_blobs(
 # -- real data ---------------------------------------------------------------------
 
 _DOMAINS = {
-    "office_caltech": ("office_caltech10_surf", ("amazon", "caltech", "dslr", "webcam")),
+    "office_caltech": (
+        "office_caltech10_surf",
+        ("amazon", "caltech", "dslr", "webcam"),
+    ),
     "mnist_usps": ("mnist_usps_jda", ("mnist", "usps")),
     "wine": ("wine_quality", ("red", "white")),
     "gas": (
@@ -207,7 +212,9 @@ def load_domain(dataset, domain, *, data_dir=None, preprocess=True):
     y : ndarray of shape (n_samples,), int64
     """
     if dataset not in _DOMAINS:
-        raise ValueError(f"Unknown dataset {dataset!r}; choose from {sorted(_DOMAINS)}.")
+        raise ValueError(
+            f"Unknown dataset {dataset!r}; choose from {sorted(_DOMAINS)}."
+        )
     folder, domains = _DOMAINS[dataset]
     if domain not in domains:
         raise ValueError(f"Unknown {dataset} domain {domain!r}; choose from {domains}.")

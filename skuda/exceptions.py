@@ -6,3 +6,11 @@ class TrainingDivergedError(FloatingPointError):
 
     Training stops at once instead of returning a silently broken model.
     """
+
+
+class CollapseWarning(UserWarning):
+    """Issued when adaptation maps every target row to one class.
+
+    The obvious form of the collapse known for adversarial methods (e.g. ADDA);
+    filter it with ``warnings.filterwarnings("ignore", category=CollapseWarning)``.
+    """

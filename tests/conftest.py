@@ -1,7 +1,18 @@
 import numpy as np
 import pytest
+import torch
 
 from skuda.datasets import find_data_dir, make_shifted_blobs
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    # The tests train tiny networks, for which torch's intra-op threads only add
+    # contention on a small machine (10x slower seen on 2 busy cores).
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="session")

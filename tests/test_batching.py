@@ -22,7 +22,7 @@ def test_epoch_length_follows_larger_domain():
 def test_larger_domain_seen_once_smaller_domain_cycled_evenly():
     it = _batches(64, 20, 16)
     src, tgt = [], []
-    for lead, xs, ys, xt in it:
+    for lead, xs, _, xt in it:
         assert lead is xs and len(xs) == 16 and len(xt) == 16
         src.append(xs[:, 0]), tgt.append(xt[:, 0])
     src, tgt = torch.cat(src).long(), torch.cat(tgt).long()
@@ -54,5 +54,5 @@ def test_same_seed_same_batches():
     a = [xs for _, xs, _, _ in _batches(50, 50, 8, seed=3)]
     b = [xs for _, xs, _, _ in _batches(50, 50, 8, seed=3)]
     c = [xs for _, xs, _, _ in _batches(50, 50, 8, seed=4)]
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
-    assert not all(torch.equal(x, y) for x, y in zip(a, c))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=False))
+    assert not all(torch.equal(x, y) for x, y in zip(a, c, strict=False))

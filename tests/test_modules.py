@@ -44,7 +44,9 @@ def test_domain_loss_is_bce_with_source_label_one():
         - math.log(torch.sigmoid(torch.tensor(-1.0)).item())
         - math.log(1 - torch.sigmoid(torch.tensor(0.5)).item())
     ) / 3
-    assert domain_adversarial_loss(logits, 2).item() == pytest.approx(expected, rel=1e-6)
+    assert domain_adversarial_loss(logits, 2).item() == pytest.approx(
+        expected, rel=1e-6
+    )
 
 
 def test_discriminator_has_one_logit_with_nonzero_gradient():

@@ -109,7 +109,9 @@ def test_predict_feature_count_and_not_fitted(xy):
     with pytest.raises(NotFittedError):
         DANNClassifier().predict(Xt)
     clf = DANNClassifier(**FAST).fit(Xs, ys, Xt)
-    with pytest.raises(ValueError, match="X has 3 features, but DANNClassifier is expecting 2"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but DANNClassifier is expecting 2"
+    ):
         clf.predict(np.hstack([Xt, Xt[:, :1]]))
 
 
@@ -145,7 +147,7 @@ def test_inputs_not_modified(xy):
     clf = DANNClassifier(feature_extractor=module, input_scaling="domain", **FAST)
     clf.fit(df, ys, Xt)
     clf.predict(Xt)
-    for a, b in zip((Xs, ys, Xt), copies):
+    for a, b in zip((Xs, ys, Xt), copies, strict=False):
         np.testing.assert_array_equal(a, b)
     pd.testing.assert_frame_equal(df, df_copy)
     assert all(torch.equal(state[k], module.state_dict()[k]) for k in state)

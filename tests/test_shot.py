@@ -1,0 +1,409 @@
+"""Tests of SHOTAdapter and its loss / pseudo-label functions."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+from skuda import DANNClassifier, SourceOnlyClassifier
+from skuda.datasets import find_data_dir, load_domain, make_shifted_blobs
+from skuda.shot import (
+    SHOTAdapter,
+    WeightNormLinear,
+    information_maximization_loss,
+    prediction_diversity,
+    prediction_entropy,
+    shot_pseudo_labels,
+)
+
+FAST = dict(source_epochs=5, max_epochs=3, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def shifted_blobs():
+    return make_shifted_blobs(n_samples=120, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def source_model(shifted_blobs):
+    Xs, ys, _, _ = shifted_blobs
+    return SourceOnlyClassifier(max_epochs=5, random_state=0).fit(Xs, ys)
+
+
+def _state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+# -- pure functions ----------------------------------------------------------------
+
+
+def test_im_loss_matches_numpy_reference():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0], [-3.0, 1.0, 4.0]])
+    z = logits.double().numpy()
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    entropy = np.mean(-(p * np.log(p)).sum(1))
+    p_mean = p.mean(0)
+    diversity = -(p_mean * np.log(p_mean)).sum()
+    assert prediction_entropy(logits).item() == pytest.approx(entropy, rel=1e-5)
+    assert prediction_diversity(logits).item() == pytest.approx(diversity, rel=1e-5)
+    assert information_maximization_loss(logits).item() == pytest.approx(
+        entropy - diversity, rel=1e-5
+    )
+
+
+def test_diversity_handles_a_class_nobody_predicts():
+    logits = torch.tensor([[50.0, -50.0, -50.0], [50.0, -50.0, -50.0]])
+    assert torch.isfinite(prediction_diversity(logits))
+    assert prediction_diversity(logits).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_minimising_im_loss_spreads_a_collapsed_batch():
+    gen = torch.Generator().manual_seed(0)
+    # Every row confidently predicts class 0: entropy ~ 0, diversity ~ 0.
+    logits = torch.randn(32, 4, generator=gen) * 0.5
+    logits[:, 0] += 3.0
+    logits.requires_grad_(True)
+    before = prediction_diversity(logits).item()
+    # The terms are batch means, so each row's gradient is O(1/n): a large lr.
+    optimizer = torch.optim.SGD([logits], lr=20.0)
+    for _ in range(100):
+        optimizer.zero_grad()
+        information_maximization_loss(logits).backward()
+        optimizer.step()
+    after = prediction_diversity(logits).item()
+    assert after > before + 0.25  # predictions spread over more classes
+    assert prediction_entropy(logits).item() < 0.1  # each row confident
+
+
+def test_pseudo_labels_recover_separated_clusters():
+    gen = torch.Generator().manual_seed(0)
+    centers = torch.tensor([[5.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 5.0]])
+    y = torch.arange(60) % 3
+    feats = centers[y] + 0.3 * torch.randn(60, 3, generator=gen)
+    # A poor classifier: right on average but wrong on a quarter of the rows.
+    logits = torch.zeros(60, 3)
+    logits[torch.arange(60), y] = 1.0
+    wrong = torch.arange(60) % 4 == 0
+    logits[wrong] = torch.roll(logits[wrong], 1, dims=1)
+    assert (logits.argmax(1) != y).sum() == 15
+    assert torch.equal(shot_pseudo_labels(feats, logits), y)
+
+
+def test_pseudo_label_refinement_corrects_soft_centroid_error():
+    # Unit vectors at these angles; the 40-degree row belongs to cluster 0.
+    angles = np.deg2rad([0, 5, 10, 40, 85, 90, 95])
+    feats = torch.tensor(np.c_[np.cos(angles), np.sin(angles)])
+    y = torch.tensor([0, 0, 0, 0, 1, 1, 1])
+    # Cluster-0 rows hedge (p = 0.55 / 0.45): the soft centroid of class 1 is
+    # pulled towards cluster 0 and captures the 40-degree row.
+    p0 = np.array([0.55] * 4 + [0.05] * 3)
+    logits = torch.tensor(np.log(np.c_[p0, 1 - p0]))
+    soft_only = shot_pseudo_labels(feats, logits, refine_rounds=0)
+    assert soft_only[3] == 1 and torch.equal(
+        soft_only[[0, 1, 2, 4, 5, 6]], y[[0, 1, 2, 4, 5, 6]]
+    )
+    assert torch.equal(shot_pseudo_labels(feats, logits), y)  # default: one round
+
+
+def test_pseudo_labels_skip_classes_nobody_predicts():
+    feats = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    logits = torch.tensor([[2.0, 0.0, 1.9], [2.0, 0.0, 1.9], [0.0, 2.0, 1.9]])
+    assert set(shot_pseudo_labels(feats, logits).tolist()) <= {0, 1}
+
+
+def test_weight_norm_linear_matches_torch_weight_norm():
+    layer = WeightNormLinear(5, 3)
+    ref = nn.utils.parametrizations.weight_norm(nn.Linear(5, 3))
+    with torch.no_grad():
+        ref.parametrizations.weight.original0.copy_(layer.weight_g)
+        ref.parametrizations.weight.original1.copy_(layer.weight_v)
+        ref.bias.copy_(layer.bias)
+        layer.weight_g.mul_(2.0)
+        ref.parametrizations.weight.original0.mul_(2.0)
+    x = torch.randn(4, 5)
+    assert torch.allclose(layer(x), ref(x), atol=1e-6)
+
+
+# -- the estimator -----------------------------------------------------------------
+
+
+def test_shot_freezes_head_and_leaves_source_model_alone(shifted_blobs, source_model):
+    _, _, Xt, _ = shifted_blobs
+    before = copy.deepcopy(source_model.net_.module_.state_dict())
+    proba_before = source_model.predict_proba(Xt)
+    shot = SHOTAdapter(source_estimator=source_model, max_epochs=2, random_state=0)
+    shot.fit(Xt)
+    after = shot.net_.module_.state_dict()
+    heads = [k for k in before if k.startswith("head.")]
+    encoder = [k for k in before if k.startswith("encoder.")]
+    assert heads and encoder
+    assert all(torch.equal(before[k], after[k]) for k in heads)  # bit-identical
+    assert not all(torch.equal(before[k], after[k]) for k in encoder)  # it adapted
+    untouched = source_model.net_.module_.state_dict()  # input not mutated
+    assert all(torch.equal(before[k], untouched[k]) for k in before)
+    np.testing.assert_array_equal(source_model.predict_proba(Xt), proba_before)
+    assert shot.source_history_ is None
+    np.testing.assert_array_equal(shot.classes_, source_model.classes_)
+
+
+def test_full_fit_keeps_source_hypothesis_bit_identical(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    params = dict(FAST, random_state=3, input_scaling="domain")  # same source input
+    with pytest.warns(UserWarning, match="no target rows"):
+        source = SHOTAdapter(**params).fit(Xs, ys)
+    adapted = SHOTAdapter(**params).fit(Xs, ys, Xt)
+    # Same seed, same source phase: the adapted head is the source head exactly.
+    src, out = _state(source.net_.module_), _state(adapted.net_.module_)
+    assert set(src) == set(out)
+    assert all(k.startswith(("encoder.", "head.")) for k in out)
+    assert all(torch.equal(src[k], out[k]) for k in src if k.startswith("head."))
+    assert not all(torch.equal(src[k], out[k]) for k in src if k.startswith("encoder."))
+    assert not any(p.requires_grad for p in adapted.net_.module_.head.parameters())
+    assert len(adapted.source_history_) == FAST["source_epochs"]
+    assert len(adapted.history_) == FAST["max_epochs"]
+
+
+def test_source_free_path_takes_target_rows_only(shifted_blobs, source_model):
+    _, _, Xt, _ = shifted_blobs
+    a = SHOTAdapter(source_model, max_epochs=2, random_state=0).fit(Xt)
+    b = SHOTAdapter(source_model, max_epochs=2, random_state=0).fit(
+        Xt, np.full(len(Xt), -1)
+    )
+    np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
+    assert a.n_features_in_ == Xt.shape[1]
+
+
+def test_source_free_from_dann_estimator(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    dann = DANNClassifier(max_epochs=2, random_state=0).fit(Xs, ys, Xt)
+    shot = SHOTAdapter(dann, max_epochs=2, random_state=0).fit(Xt)
+    assert "discriminator" not in dict(shot.net_.module_.named_children())
+    assert shot.predict(Xt).shape == (len(Xt),)
+
+
+def test_source_free_input_scaling(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    src = SourceOnlyClassifier(max_epochs=2, random_state=0).fit(Xs, ys)
+    # no source rows to pool with: the target is scaled by its own statistics
+    own = SHOTAdapter(src, max_epochs=1, random_state=0).fit(Xt)
+    np.testing.assert_allclose(own.input_mean_, Xt.mean(0), atol=1e-5)
+    # a source model trained on raw inputs gets raw target rows
+    raw = SourceOnlyClassifier(max_epochs=2, input_scaling=None, random_state=0)
+    raw.fit(Xs, ys)
+    assert SHOTAdapter(raw, max_epochs=1, random_state=0).fit(Xt).input_mean_ is None
+    forced = SHOTAdapter(raw, max_epochs=1, input_scaling="domain", random_state=0)
+    np.testing.assert_allclose(forced.fit(Xt).input_mean_, Xt.mean(0), atol=1e-5)
+
+
+def test_source_free_from_module_pair(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    encoder, head = nn.Sequential(nn.Linear(2, 16), nn.ReLU()), nn.Linear(16, 3)
+    enc_before, head_before = _state(encoder), _state(head)
+    shot = SHOTAdapter((encoder, head), max_epochs=2, random_state=0).fit(Xt)
+    np.testing.assert_array_equal(shot.classes_, [0, 1, 2])
+    assert all(torch.equal(enc_before[k], encoder.state_dict()[k]) for k in enc_before)
+    assert all(torch.equal(head_before[k], head.state_dict()[k]) for k in head_before)
+    assert all(
+        torch.equal(head_before[k], shot.net_.module_.head.state_dict()[k])
+        for k in head_before
+    )
+    named = SHOTAdapter(
+        (encoder, head), classes=["a", "b", "c"], max_epochs=1, random_state=0
+    ).fit(Xt)
+    assert set(named.predict(Xt)) <= {"a", "b", "c"}
+
+
+def test_history_records_im_parts_and_pseudo_label_change(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    shot = SHOTAdapter(**{**FAST, "max_epochs": 4}, random_state=0).fit(Xs, ys, Xt)
+    h = shot.history_
+    for key in ("im_loss", "entropy", "diversity", "pseudo_label_loss"):
+        assert np.all(np.isfinite(h[:, key]))
+    np.testing.assert_allclose(
+        h[:, "im_loss"], np.subtract(h[:, "entropy"], h[:, "diversity"]), rtol=1e-5
+    )
+    changed = h[:, "pseudo_label_changed"]
+    assert np.isnan(changed[0]) and all(0 <= c <= 1 for c in changed[1:])
+    im = SHOTAdapter(**FAST, cls_par=0.0, random_state=0).fit(Xs, ys, Xt).history_
+    assert "pseudo_label_loss" not in im[-1] and "entropy" in im[-1]
+
+
+def test_pseudo_label_interval_refreshes_less_often(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    params = {**FAST, "max_epochs": 4, "pseudo_label_interval": 2}
+    h = SHOTAdapter(**params, random_state=0).fit(Xs, ys, Xt).history_
+    changed = h[:, "pseudo_label_changed"]
+    assert np.isnan(changed[1])  # still the first refresh's value
+    assert not np.isnan(changed[2])
+
+
+def test_same_seed_is_bit_identical_and_global_rng_untouched(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    state = torch.get_rng_state()
+    a = SHOTAdapter(**FAST, random_state=7).fit(Xs, ys, Xt)
+    assert torch.equal(torch.get_rng_state(), state)
+    b = SHOTAdapter(**FAST, random_state=7).fit(Xs, ys, Xt)
+    np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
+
+
+def test_warm_start_continues_adaptation(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    shot = SHOTAdapter(**FAST, warm_start=True, random_state=0).fit(Xs, ys, Xt)
+    head = _state(shot.net_.module_.head)
+    shot.fit(Xs, ys, Xt)
+    assert len(shot.history_) == 2 * FAST["max_epochs"]
+    assert all(
+        torch.equal(v, shot.net_.module_.head.state_dict()[k]) for k, v in head.items()
+    )
+
+
+def test_shot_beats_source_only_on_shifted_blobs():
+    gains = []
+    for seed in range(3):
+        Xs, ys, Xt, yt = make_shifted_blobs(n_samples=150, random_state=seed)
+        src = SourceOnlyClassifier(max_epochs=15, random_state=seed).fit(Xs, ys)
+        shot = SHOTAdapter(src, max_epochs=15, adapt_lr=1e-3, random_state=seed)
+        shot.fit(Xt)
+        gains.append(shot.score(Xt, yt) - src.score(Xt, yt))
+    assert np.mean(gains) > 0.1
+
+
+# -- scikit-learn API --------------------------------------------------------------
+
+
+def test_clone_and_pickle_round_trip(shifted_blobs, source_model):
+    Xs, ys, Xt, _ = shifted_blobs
+    shot = SHOTAdapter(source_model, max_epochs=2, random_state=0)
+    cloned = clone(shot)
+    # The fitted source model is an input to read, not a template: kept as is.
+    assert cloned.source_estimator is source_model and cloned is not shot
+    assert not hasattr(cloned, "net_")
+    shot.fit(Xt)
+    restored = pickle.loads(pickle.dumps(shot))
+    np.testing.assert_array_equal(restored.predict_proba(Xt), shot.predict_proba(Xt))
+    full = SHOTAdapter(**FAST, random_state=0).fit(Xs, ys, Xt)
+    restored = pickle.loads(pickle.dumps(full))
+    np.testing.assert_array_equal(restored.predict(Xt), full.predict(Xt))
+
+
+def test_pipeline_stacked_form_and_grid_search(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    X, y = np.vstack([Xs, Xt]), np.r_[ys, np.full(len(Xt), -1)]
+    pipe = make_pipeline(StandardScaler(), SHOTAdapter(**FAST, random_state=0))
+    pipe.fit(X, y)
+    assert pipe.predict(Xt).shape == (len(Xt),)
+    grid = GridSearchCV(
+        SHOTAdapter(**FAST, random_state=0), {"cls_par": [0.0, 0.3]}, cv=2
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # folds without -1 rows
+        grid.fit(X, y)
+    assert grid.best_params_["cls_par"] in (0.0, 0.3)
+
+
+def test_source_free_in_a_pipeline(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    # Per-domain standardisation: the source model sees source-scaled rows,
+    # the adapter target-scaled rows.
+    src = SourceOnlyClassifier(max_epochs=5, random_state=0)
+    src.fit(StandardScaler().fit_transform(Xs), ys)
+    pipe = make_pipeline(
+        StandardScaler(), SHOTAdapter(src, max_epochs=2, random_state=0)
+    )
+    pipe.fit(Xt)  # y None: target rows only
+    assert pipe.predict(Xt).shape == (len(Xt),)
+    pipe.fit(Xt, np.full(len(Xt), -1))
+
+
+def test_source_free_grid_search_with_unsupervised_score(shifted_blobs, source_model):
+    _, _, Xt, _ = shifted_blobs
+
+    def confidence(estimator, X, y=None):
+        return estimator.predict_proba(X).max(axis=1).mean()
+
+    for source in (source_model, FrozenEstimator(source_model)):
+        grid = GridSearchCV(
+            SHOTAdapter(source, max_epochs=2, random_state=0),
+            {"cls_par": [0.0, 0.3]},
+            scoring=confidence,
+            cv=2,
+        ).fit(Xt)
+        assert grid.best_estimator_.predict(Xt).shape == (len(Xt),)
+
+
+# -- bad input ---------------------------------------------------------------------
+
+
+def test_unfitted_source_estimator_is_rejected(shifted_blobs):
+    _, _, Xt, _ = shifted_blobs
+    with pytest.raises(NotFittedError):
+        SHOTAdapter(SourceOnlyClassifier()).fit(Xt)
+
+
+@pytest.mark.parametrize(
+    "source", ["model.pt", (nn.Linear(2, 3),), (nn.Linear(2, 3), "head")]
+)
+def test_wrong_source_type_is_rejected(shifted_blobs, source):
+    _, _, Xt, _ = shifted_blobs
+    with pytest.raises((TypeError, ValueError), match="source_estimator"):
+        SHOTAdapter(source).fit(Xt)
+
+
+def test_feature_mismatch_with_source_model(shifted_blobs, source_model):
+    _, _, Xt, _ = shifted_blobs
+    with pytest.raises(ValueError, match="fitted on shape"):
+        SHOTAdapter(source_model).fit(np.c_[Xt, Xt])
+    pair = (nn.Linear(2, 4), nn.Linear(4, 3))
+    with pytest.raises(ValueError, match="failed on X"):
+        SHOTAdapter(pair).fit(np.c_[Xt, Xt])
+
+
+def test_source_free_rejects_labels_and_misplaced_arguments(
+    shifted_blobs, source_model
+):
+    Xs, ys, Xt, _ = shifted_blobs
+    with pytest.raises(ValueError, match="y must be None or all -1"):
+        SHOTAdapter(source_model).fit(Xs, ys)
+    with pytest.raises(ValueError, match="X_tgt must be None"):
+        SHOTAdapter(source_model).fit(Xs, ys, Xt)
+    with pytest.raises(ValueError, match="classes is only"):
+        SHOTAdapter(source_model, classes=[0, 1, 2]).fit(Xt)
+    pair = (nn.Linear(2, 4), nn.Linear(4, 3))
+    with pytest.raises(ValueError, match="3 outputs"):
+        SHOTAdapter(pair, classes=[0, 1]).fit(Xt)
+
+
+def test_invalid_parameters_are_rejected(shifted_blobs):
+    Xs, ys, Xt, _ = shifted_blobs
+    for bad in (dict(cls_par=-1.0), dict(pseudo_label_interval=0), dict(adapt_lr=0)):
+        with pytest.raises(ValueError):
+            SHOTAdapter(**FAST, **bad).fit(Xs, ys, Xt)
+    with pytest.raises(ValueError, match="empty"):
+        SHOTAdapter(**FAST).fit(Xs, ys, Xt[:0])
+
+
+# -- real data ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_data_dir() is None, reason="benchmark data not available")
+def test_shot_improves_its_source_model_on_mnist_to_usps():
+    Xs, ys = load_domain("mnist_usps", "mnist")
+    Xt, yt = load_domain("mnist_usps", "usps")
+    with pytest.warns(UserWarning):
+        source = SHOTAdapter(source_epochs=30, random_state=0).fit(Xs, ys)
+    shot = SHOTAdapter(source, random_state=0).fit(Xt)
+    assert shot.score(Xt, yt) > source.score(Xt, yt) + 0.02
