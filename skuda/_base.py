@@ -116,6 +116,15 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         """
         return self.fit(X, y, X_tgt).transform(X)
 
+    def __sklearn_clone__(self):
+        cloned = super().__sklearn_clone__()
+        # A ``source_estimator`` (ADDA, SHOT) is a fitted model that the method
+        # reads and never modifies, not a template to refit: a clone keeps the
+        # very same one, so GridSearchCV and cross_val_score work with it.
+        if getattr(self, "source_estimator", None) is not None:
+            cloned.source_estimator = self.source_estimator
+        return cloned
+
     def _allow_nd(self):
         """Whether fit accepts inputs of rank > 2 (a custom feature extractor)."""
         return self.feature_extractor is not None

@@ -152,9 +152,8 @@ class ADDAClassifier(BaseDAClassifier):
         A fitted :class:`SourceOnlyClassifier` (or another skuda classifier)
         whose encoder and head serve as the pre-trained source model; it is
         deep-copied, never modified, and pre-training is skipped. ``clone``
-        (hence ``GridSearchCV``) returns an unfitted copy of a plain estimator
-        parameter: wrap it in :class:`sklearn.frozen.FrozenEstimator` to keep
-        it fitted. It must have
+        (hence ``GridSearchCV``) keeps this very estimator, fitted (a
+        :class:`sklearn.frozen.FrozenEstimator` wrapper is accepted). It must have
         been fitted on the same number of features and the same classes as the
         source rows passed to :meth:`fit`. The network parameters below
         (``hidden_layer_sizes`` ... ``feature_extractor``, ``pretrain_epochs``,
@@ -428,9 +427,8 @@ class ADDAClassifier(BaseDAClassifier):
             )
         check_is_fitted(
             src,
-            msg="source_estimator is not fitted. Fit it first; to keep it fitted "
-            "through clone() (GridSearchCV, cross_val_score), wrap it in "
-            "sklearn.frozen.FrozenEstimator.",
+            msg="source_estimator is not fitted: fit it on the source data first "
+            "(e.g. SourceOnlyClassifier().fit(X_src, y_src)).",
         )
         if tuple(src.input_shape_) != tuple(input_shape):
             raise ValueError(

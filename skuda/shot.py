@@ -455,14 +455,6 @@ class SHOTAdapter(BaseDAClassifier):
         self.warm_start = warm_start
         self.input_scaling = input_scaling
 
-    def __sklearn_clone__(self):
-        # ``source_estimator`` is a fitted model that SHOT reads (and never
-        # modifies), not a template to refit: a clone keeps the very same one,
-        # so GridSearchCV / cross_val_score work on the source-free path.
-        cloned = super().__sklearn_clone__()
-        cloned.source_estimator = self.source_estimator
-        return cloned
-
     # -- fitting -------------------------------------------------------------------
     def fit(self, X, y=None, X_tgt=None):
         """Train a source model and adapt it, or adapt ``source_estimator``.

@@ -41,13 +41,40 @@ def test_lambda_changes_the_learned_model(blobs):
     assert not np.allclose(probas[1], probas[2])
 
 
-def test_lambda_zero_equals_no_adversarial_gradient_to_encoder(blobs):
-    # With lambda_=0 the encoder gets no domain gradient: its weights match a
-    # run in which the domain loss is detached from the encoder.
+def _domain_grads(clf, xs, ys, xt, coeff):
+    """Encoder and discriminator gradients of DANN's domain loss alone."""
+    net = clf.net_
+    net.adv_weight, net.adv_schedule = coeff, "constant"
+    net.module_.train()
+    net.module_.zero_grad()
+    net.batch_loss(xs, ys, xt, p=1.0)["domain_loss"].backward()
+    enc = [p.grad.clone() for p in net.module_.encoder.parameters()]
+    disc = [p.grad.clone() for p in net.module_.discriminator.parameters()]
+    return enc, disc
+
+
+def test_domain_gradient_reaches_encoder_reversed_and_scaled(blobs):
     Xs, ys, Xt, _ = blobs
-    clf = DANNClassifier(lambda_=0.0, **FAST).fit(Xs, ys, Xt)
-    assert clf.history_[-1, "lambda"] == 0.0
-    assert clf.history_[-1, "domain_loss"] > 0
+    clf = DANNClassifier(dropout=0.0, **FAST).fit(Xs, ys, Xt)
+    xs, xt = torch.from_numpy(Xs[:32]), torch.from_numpy(Xt[:32])
+    y = torch.from_numpy(ys[:32])
+    enc0, disc0 = _domain_grads(clf, xs, y, xt, 0.0)
+    enc1, disc1 = _domain_grads(clf, xs, y, xt, 1.0)
+    enc3, _ = _domain_grads(clf, xs, y, xt, 3.0)
+    assert all(torch.count_nonzero(g) == 0 for g in enc0)  # lambda 0: no signal
+    assert all(torch.count_nonzero(g) > 0 for g in disc0)  # the critic still learns
+    for a, b in zip(disc0, disc1, strict=True):  # the GRL leaves the critic alone
+        torch.testing.assert_close(a, b)
+    for g1, g3 in zip(enc1, enc3, strict=True):  # encoder gradient scales with lambda
+        torch.testing.assert_close(g3, 3.0 * g1, rtol=1e-4, atol=1e-6)
+    # reversed: a step along -grad raises the discriminator's loss
+    net = clf.net_
+    before = net.batch_loss(xs, y, xt, 1.0)["domain_loss"].item()
+    with torch.no_grad():
+        for p, g in zip(net.module_.encoder.parameters(), enc1, strict=True):
+            p -= 1e-2 * g
+    after = net.batch_loss(xs, y, xt, 1.0)["domain_loss"].item()
+    assert after > before
 
 
 def test_schedules_recorded_in_history(blobs):
