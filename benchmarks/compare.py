@@ -116,7 +116,8 @@ def run(args):
             )
 
 
-def table(path, methods):
+def summary(path, methods):
+    """Header and rows of mean ± std per task, per-dataset averages and times."""
     with open(path) as f:
         rows = list(csv.DictReader(f))
     methods = [m for m in methods if any(r["method"] == m for r in rows)]
@@ -125,16 +126,13 @@ def table(path, methods):
     acc = {}
     for r in rows:
         acc.setdefault((r["task"], r["method"]), []).append(float(r["acc"]))
-    lines = [
-        "| task | " + " | ".join(methods) + " |",
-        "|---" * (len(methods) + 1) + "|",
-    ]
+    body = []
     for t in tasks:
         cells = []
         for m in methods:
             v = acc.get((t, m), [])
             cells.append(f"{np.mean(v):.1f} ± {np.std(v):.1f}" if v else "–")
-        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+        body.append([t, *cells])
     for name, prefix in (
         ("Office-Caltech average", "oc:"),
         ("MNIST↔USPS average", "mu:"),
@@ -144,6 +142,7 @@ def table(path, methods):
             continue
         cells = []
         for m in methods:
+            # average over tasks per seed, then mean ± std over seeds
             per_seed = {}
             for r in rows:
                 if r["method"] == m and r["task"] in group:
@@ -152,12 +151,23 @@ def table(path, methods):
             cells.append(
                 f"{np.mean(means):.1f} ± {np.std(means):.1f}" if means else "–"
             )
-        lines.append(f"| **{name}** | " + " | ".join(cells) + " |")
-    secs = []
-    for m in methods:
-        v = [float(r["secs"]) for r in rows if r["method"] == m]
-        secs.append(f"{np.mean(v):.1f}")
-    lines.append("| seconds per fit (mean) | " + " | ".join(secs) + " |")
+        body.append([name, *cells])
+    secs = [
+        np.mean([float(r["secs"]) for r in rows if r["method"] == m]) for m in methods
+    ]
+    body.append(["seconds per fit (mean)", *(f"{s:.1f}" for s in secs)])
+    return ["task", *methods], body
+
+
+def markdown(header, body):
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def rst(header, body):
+    lines = [".. csv-table::", "   :header: " + ", ".join(f'"{h}"' for h in header), ""]
+    lines += ["   " + ", ".join(f'"{c}"' for c in row) for row in body]
     return "\n".join(lines)
 
 
@@ -169,10 +179,14 @@ def main():
     parser.add_argument("--shard", default="0/1", help="k/n: run every n-th job from k")
     parser.add_argument("--out", default="benchmarks/results/compare.csv")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--rst", help="also write the table as reStructuredText here")
     args = parser.parse_args()
     if not args.table_only:
         run(args)
-    print(table(args.out, args.methods))
+    header, body = summary(args.out, args.methods)
+    print(markdown(header, body))
+    if args.rst:
+        Path(args.rst).write_text(rst(header, body) + "\n")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from ._batching import DomainData
 from ._net import DANetwork
 from ._validation import check_features, check_source_labels, split_stacked
 from .modules import MLP, ClassifierHead
+from .modules.conv import BACKBONES
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -49,7 +50,8 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         "hidden_layer_sizes": [tuple, list],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
-        "feature_extractor": [nn.Module, None],
+        "feature_extractor": [nn.Module, StrOptions(set(BACKBONES)), None],
+        "feature_extractor_kwargs": [dict, None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -126,8 +128,33 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         return cloned
 
     def _allow_nd(self):
-        """Whether fit accepts inputs of rank > 2 (a custom feature extractor)."""
+        """Whether fit accepts inputs of rank > 2 (a custom or signal backbone)."""
         return self.feature_extractor is not None
+
+    def _takes_signals(self):
+        """Whether the network reads ``(n, channels, length)`` signals.
+
+        True for a named signal backbone, or when adapting a source estimator
+        that does; then ``(n, length)`` input is read as one channel.
+        """
+        if isinstance(self.feature_extractor, str):
+            return True
+        src = getattr(self, "source_estimator", None)
+        src = getattr(src, "estimator", src)  # a FrozenEstimator's wrapped model
+        return isinstance(src, BaseDAClassifier) and src._takes_signals()
+
+    def _as_signals(self, X, name):
+        """``X`` as ``(n, channels, length)`` when the backbone reads signals."""
+        if X is None or not self._takes_signals():
+            return X
+        if X.ndim == 2:
+            return X.reshape(X.shape[0], 1, X.shape[1])
+        if X.ndim != 3:
+            raise ValueError(
+                f"{name} has shape {X.shape}; a signal backbone takes "
+                "(n_samples, n_channels, length) or (n_samples, length) arrays."
+            )
+        return X
 
     def _fit_domains(self, X_src, y_src, X_tgt):
         allow_nd = self._allow_nd()
@@ -142,6 +169,10 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
                 allow_nd=allow_nd,
                 expected=X_src.shape[1:],
             )
+        X_src, X_tgt = (
+            self._as_signals(X_src, "X_src"),
+            self._as_signals(X_tgt, "X_tgt"),
+        )
         # Target rows inform the input scaling even for methods that ignore them
         # in training, so a source-only baseline sees the same inputs as DANN.
         X_src, X_tgt = self._fit_scaling(X_src, X_tgt)
@@ -214,12 +245,22 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
 
     # -- building ----------------------------------------------------------------
     def _build_encoder(self, input_shape):
-        """A fresh encoder: a copy of ``feature_extractor``, or the default MLP."""
-        if self.feature_extractor is not None:
-            return copy.deepcopy(self.feature_extractor)
+        """A fresh encoder: a named signal backbone, a module's copy, or the MLP."""
+        fe, kwargs = self.feature_extractor, self.feature_extractor_kwargs
+        if kwargs is not None and not isinstance(fe, str):
+            raise ValueError(
+                "feature_extractor_kwargs configures a named backbone "
+                f"({sorted(BACKBONES)}); feature_extractor is {type(fe).__name__}."
+            )
+        if isinstance(fe, str):
+            return _signal_backbone(fe, kwargs or {}, input_shape)
+        if fe is not None:
+            return copy.deepcopy(fe)
         if len(input_shape) != 1:
             raise ValueError(
-                f"The default MLP takes 2-D input; got samples of shape {input_shape}."
+                "The default MLP takes 2-D input (n_samples, n_features); got "
+                f"samples of shape {input_shape}. Use feature_extractor='wdcnn' or "
+                "'cnn1d' for signals, or flatten each row."
             )
         return MLP(
             input_shape[0],
@@ -368,6 +409,24 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         # ``transform`` returns the learned features (float32, like the network).
         tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
         return tags
+
+
+def _signal_backbone(name, kwargs, input_shape):
+    """Build the backbone ``name`` for samples of shape (channels, length)."""
+    channels, length = input_shape
+    try:
+        module = BACKBONES[name](channels, **kwargs)
+    except TypeError as exc:
+        raise TypeError(
+            f"feature_extractor_kwargs={kwargs!r} does not fit feature_extractor="
+            f"{name!r}: {exc}"
+        ) from exc
+    if length < module.min_length:
+        raise ValueError(
+            f"feature_extractor={name!r} needs signals of length >= "
+            f"{module.min_length}; got length {length}."
+        )
+    return module
 
 
 def _moments(*arrays):

@@ -38,6 +38,13 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
     dtype = getattr(X, "dtype", None)
     if dtype is not None and dtype.kind in "USc":
         raise TypeError(f"{name} has dtype {dtype}; expected numeric features.")
+    ndim = _ndim(X)
+    if not allow_nd and ndim > 2:
+        raise ValueError(
+            f"{name} has {ndim} dimensions; expected 2-D input (n_samples, "
+            "n_features). Signals of shape (n_samples, n_channels, length) need a "
+            "signal backbone (feature_extractor='wdcnn' or 'cnn1d') or a module."
+        )
     _check_feature_names(estimator, X, reset=reset)
     X = check_array(
         X,
@@ -53,15 +60,50 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
             f"{name} has {_describe(X.shape[1:])} per sample but X_src has "
             f"{_describe(expected)}; both domains need the same features."
         )
-    _check_n_features(estimator, X, reset=reset)
-    if not reset and hasattr(estimator, "input_shape_"):
-        if X.shape[1:] != estimator.input_shape_:
+    fitted_shape = getattr(estimator, "input_shape_", None)
+    if reset or expected is not None or fitted_shape is None or len(fitted_shape) < 2:
+        _check_n_features(estimator, X, reset=reset)
+        stale = reset or expected is not None or fitted_shape is None
+        if not stale and X.shape[1:] != fitted_shape:
             raise ValueError(
                 f"{name} has samples of shape {X.shape[1:]}, but "
-                f"{type(estimator).__name__} was fitted on shape "
-                f"{estimator.input_shape_}."
+                f"{type(estimator).__name__} was fitted on shape {fitted_shape}."
             )
-    return X
+        return X
+    # Rows of a network that reads signals: (n, length) is one channel, and
+    # (n, 1, length) is accepted after a fit on (n, length) rows.
+    if X.ndim == 2 and fitted_shape == (1, X.shape[1]):
+        return X.reshape(X.shape[0], 1, X.shape[1])
+    if X.shape[1:] == fitted_shape:
+        return X
+    mismatch = (
+        f"{name} has samples of shape {X.shape[1:]} ({_describe_signal(X.shape)}), "
+        f"but {type(estimator).__name__} was fitted on shape {fitted_shape} "
+        f"({_describe_signal((0, *fitted_shape))})."
+    )
+    try:
+        _check_n_features(estimator, X, reset=False)
+    except ValueError as exc:
+        raise ValueError(f"{exc} {mismatch}") from None
+    raise ValueError(mismatch)
+
+
+def _ndim(X):
+    ndim = getattr(X, "ndim", None)
+    if ndim is None:
+        try:
+            ndim = np.asarray(X).ndim
+        except (ValueError, TypeError):  # e.g. ragged lists: check_array reports
+            ndim = 0
+    return ndim
+
+
+def _describe_signal(shape):
+    if len(shape) == 2:
+        return f"{shape[1]} values per row"
+    if len(shape) == 3:
+        return f"{shape[1]} channels of length {shape[2]}"
+    return f"rank {len(shape)}"
 
 
 def _describe(shape):

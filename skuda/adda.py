@@ -183,8 +183,19 @@ class ADDAClassifier(BaseDAClassifier):
     batch_norm : bool, default=True
         Batch normalisation in the encoder. The target encoder's statistics
         adapt to the target during adaptation; the source encoder's are frozen.
-    feature_extractor : torch.nn.Module, default=None
-        A custom encoder used instead of the MLP (copied, never modified).
+    feature_extractor : {"wdcnn", "cnn1d"}, torch.nn.Module or None, default=None
+        The feature extractor. ``None``: the MLP (2-D input). ``"wdcnn"``
+        (:class:`skuda.modules.WDCNN`, wide first kernel, for raw vibration)
+        or ``"cnn1d"`` (:class:`skuda.modules.CNN1d`, for multichannel
+        sensors): a 1-D CNN for signals of shape ``(n_samples, n_channels,
+        length)``, or ``(n_samples, length)`` read as one channel; input
+        scaling is then per channel. A module: used instead of the MLP
+        (copied, never modified); it may take inputs of any rank and its
+        output is flattened per row.
+    feature_extractor_kwargs : dict, default=None
+        Constructor arguments of the named backbone, e.g. ``{"n_filters": 32}``
+        (``in_channels`` is set from the data). Only with a named
+        ``feature_extractor``.
     batch_size : int, default=64
         Rows per domain per iteration, in both phases.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
@@ -220,6 +231,8 @@ class ADDAClassifier(BaseDAClassifier):
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     input_shape_ : tuple
+        Shape of one row as the network sees it; ``(1, length)`` for 2-D
+        input to a signal backbone.
     device_ : str
     net_ : skorch.NeuralNet
         The adaptation-phase net; ``net_.module_`` holds ``encoder`` (source),
@@ -303,6 +316,7 @@ class ADDAClassifier(BaseDAClassifier):
         callbacks=None,
         warm_start=False,
         input_scaling="pooled",
+        feature_extractor_kwargs=None,
     ):
         self.source_estimator = source_estimator
         self.pretrain_epochs = pretrain_epochs
@@ -325,6 +339,7 @@ class ADDAClassifier(BaseDAClassifier):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.input_scaling = input_scaling
+        self.feature_extractor_kwargs = feature_extractor_kwargs
 
     # -- fitting -----------------------------------------------------------------
     def _fit_scaling(self, X_src, X_tgt):

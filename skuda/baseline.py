@@ -28,8 +28,19 @@ class SourceOnlyClassifier(BaseDAClassifier):
         Hidden widths of the default MLP feature extractor.
     dropout : float, default=0.1
     batch_norm : bool, default=True
-    feature_extractor : torch.nn.Module, default=None
-        A custom feature extractor used instead of the MLP (copied).
+    feature_extractor : {"wdcnn", "cnn1d"}, torch.nn.Module or None, default=None
+        The feature extractor. ``None``: the MLP (2-D input). ``"wdcnn"``
+        (:class:`skuda.modules.WDCNN`, wide first kernel, for raw vibration)
+        or ``"cnn1d"`` (:class:`skuda.modules.CNN1d`, for multichannel
+        sensors): a 1-D CNN for signals of shape ``(n_samples, n_channels,
+        length)``, or ``(n_samples, length)`` read as one channel; input
+        scaling is then per channel. A module: used instead of the MLP
+        (copied, never modified); it may take inputs of any rank and its
+        output is flattened per row.
+    feature_extractor_kwargs : dict, default=None
+        Constructor arguments of the named backbone, e.g. ``{"n_filters": 32}``
+        (``in_channels`` is set from the data). Only with a named
+        ``feature_extractor``.
     max_epochs : int, default=100
     batch_size : int, default=64
     lr : float, default=1e-3
@@ -57,6 +68,8 @@ class SourceOnlyClassifier(BaseDAClassifier):
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     input_shape_ : tuple
+        Shape of one row as the network sees it; ``(1, length)`` for 2-D
+        input to a signal backbone.
     device_ : str
     net_ : skorch.NeuralNet
     history_ : skorch.History
@@ -93,6 +106,7 @@ class SourceOnlyClassifier(BaseDAClassifier):
         callbacks=None,
         warm_start=False,
         input_scaling="pooled",
+        feature_extractor_kwargs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
@@ -110,3 +124,4 @@ class SourceOnlyClassifier(BaseDAClassifier):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.input_scaling = input_scaling
+        self.feature_extractor_kwargs = feature_extractor_kwargs

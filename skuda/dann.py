@@ -76,10 +76,19 @@ class DANNClassifier(BaseDAClassifier):
         Dropout after each hidden layer of the feature extractor.
     batch_norm : bool, default=True
         Batch normalisation in the feature extractor.
-    feature_extractor : torch.nn.Module, default=None
-        A custom feature extractor used instead of the MLP (copied, never
-        modified). It may take inputs of any rank (e.g. ``(n, channels,
-        length)``); its output is flattened per row.
+    feature_extractor : {"wdcnn", "cnn1d"}, torch.nn.Module or None, default=None
+        The feature extractor. ``None``: the MLP (2-D input). ``"wdcnn"``
+        (:class:`skuda.modules.WDCNN`, wide first kernel, for raw vibration)
+        or ``"cnn1d"`` (:class:`skuda.modules.CNN1d`, for multichannel
+        sensors): a 1-D CNN for signals of shape ``(n_samples, n_channels,
+        length)``, or ``(n_samples, length)`` read as one channel; input
+        scaling is then per channel. A module: used instead of the MLP
+        (copied, never modified); it may take inputs of any rank and its
+        output is flattened per row.
+    feature_extractor_kwargs : dict, default=None
+        Constructor arguments of the named backbone, e.g. ``{"n_filters": 32}``
+        (``in_channels`` is set from the data). Only with a named
+        ``feature_extractor``.
     max_epochs : int, default=100
         Training epochs; one epoch is ``ceil(max(n_src, n_tgt) / batch_size)``
         iterations, each with ``batch_size`` rows of each domain (the smaller
@@ -122,7 +131,8 @@ class DANNClassifier(BaseDAClassifier):
     feature_names_in_ : ndarray of shape (n_features,)
         Defined only for DataFrame input with string column names.
     input_shape_ : tuple
-        Shape of one input row.
+        Shape of one row as the network sees it; ``(1, length)`` for 2-D
+        input to a signal backbone.
     device_ : str
     net_ : skorch.NeuralNet
         The trained network; ``net_.module_`` holds ``encoder``, ``head`` and
@@ -184,6 +194,7 @@ class DANNClassifier(BaseDAClassifier):
         callbacks=None,
         warm_start=False,
         input_scaling="pooled",
+        feature_extractor_kwargs=None,
     ):
         self.lambda_ = lambda_
         self.lambda_schedule = lambda_schedule
@@ -204,6 +215,7 @@ class DANNClassifier(BaseDAClassifier):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.input_scaling = input_scaling
+        self.feature_extractor_kwargs = feature_extractor_kwargs
 
     def _extra_modules(self, n_features):
         return {

@@ -17,6 +17,7 @@ __all__ = [
     "make_shifted_blobs",
     "make_shifted_moons",
     "load_domain",
+    "load_har",
     "find_data_dir",
 ]
 
@@ -233,3 +234,32 @@ def load_domain(dataset, domain, *, data_dir=None, preprocess=True):
     elif preprocess and dataset == "mnist_usps":
         X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
     return X.astype(np.float32), y
+
+
+def load_har(subject, *, data_dir=None):
+    """One UCI HAR subject as AdaTime splits it, shaped as 9-channel signals.
+
+    Parameters
+    ----------
+    subject : int or str
+        1 ... 30, or ``"subject07"``.
+    data_dir : path-like, default=None
+        See :func:`find_data_dir`.
+
+    Returns
+    -------
+    X : ndarray of shape (n_train, 9, 128), float32
+        Raw windows (2.56 s at 50 Hz), ``(n, channels, time)``.
+    y : ndarray of shape (n_train,), int64
+    X_test : ndarray of shape (n_test, 9, 128), float32
+        AdaTime's held-out rows of the subject (its target test split).
+    y_test : ndarray of shape (n_test,), int64
+    """
+    name = subject if isinstance(subject, str) else f"subject{int(subject):02d}"
+    X, y = load_domain("har", name, data_dir=data_dir)
+    root = find_data_dir(data_dir)
+    folder = _DOMAINS["har"][0]
+    with np.load(root / folder / f"{name}.npz") as archive:
+        X_test = archive["X_test"].astype(np.float32)
+        y_test = archive["y_test"].astype(np.int64)
+    return X.reshape(-1, 9, 128), y, X_test.reshape(-1, 9, 128), y_test

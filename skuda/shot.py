@@ -316,8 +316,19 @@ class SHOTAdapter(BaseDAClassifier):
         Hidden widths of the default MLP feature extractor.
     dropout : float, default=0.1
     batch_norm : bool, default=True
-    feature_extractor : torch.nn.Module, default=None
-        A custom feature extractor used instead of the MLP (copied).
+    feature_extractor : {"wdcnn", "cnn1d"}, torch.nn.Module or None, default=None
+        The feature extractor. ``None``: the MLP (2-D input). ``"wdcnn"``
+        (:class:`skuda.modules.WDCNN`, wide first kernel, for raw vibration)
+        or ``"cnn1d"`` (:class:`skuda.modules.CNN1d`, for multichannel
+        sensors): a 1-D CNN for signals of shape ``(n_samples, n_channels,
+        length)``, or ``(n_samples, length)`` read as one channel; input
+        scaling is then per channel. A module: used instead of the MLP
+        (copied, never modified); it may take inputs of any rank and its
+        output is flattened per row.
+    feature_extractor_kwargs : dict, default=None
+        Constructor arguments of the named backbone, e.g. ``{"n_filters": 32}``
+        (``in_channels`` is set from the data). Only with a named
+        ``feature_extractor``.
     batch_size : int, default=64
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
         Used in both phases; ``"sgd"`` uses momentum 0.9 as in the paper.
@@ -349,6 +360,8 @@ class SHOTAdapter(BaseDAClassifier):
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     input_shape_ : tuple
+        Shape of one row as the network sees it; ``(1, length)`` for 2-D
+        input to a signal backbone.
     device_ : str
     net_ : skorch.NeuralNet
         The adaptation net; ``net_.module_`` holds ``encoder`` (feature
@@ -428,6 +441,7 @@ class SHOTAdapter(BaseDAClassifier):
         callbacks=None,
         warm_start=False,
         input_scaling="pooled",
+        feature_extractor_kwargs=None,
     ):
         self.source_estimator = source_estimator
         self.classes = classes
@@ -454,6 +468,7 @@ class SHOTAdapter(BaseDAClassifier):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.input_scaling = input_scaling
+        self.feature_extractor_kwargs = feature_extractor_kwargs
 
     # -- fitting -------------------------------------------------------------------
     def fit(self, X, y=None, X_tgt=None):
@@ -494,6 +509,7 @@ class SHOTAdapter(BaseDAClassifier):
     def _fit_source_free(self, X):
         encoder, head, classes, shape, stats = self._source_parts()
         X = check_features(self, X, name="X", reset=True, allow_nd=True)
+        X = self._as_signals(X, "X")
         if shape is not None and X.shape[1:] != tuple(shape):
             raise ValueError(
                 f"X has samples of shape {X.shape[1:]}, but source_estimator was "

@@ -1,0 +1,256 @@
+"""scikit-learn transformers for signals of shape (n, channels, length) or (n, length).
+
+A 2-D array ``(n, length)`` is read as one channel per row, as skuda's signal
+backbones do. Both transformers work inside a ``Pipeline``.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["ChannelStandardScaler", "FFTMagnitude"]
+
+_FLOATS = (np.float64, np.float32)
+
+
+def _check_signals(estimator, X, *, reset):
+    """Validate ``X`` as (n, length) or (n, channels, length) floats."""
+    fitted = getattr(estimator, "n_dims_in_", None)
+    ndim = getattr(X, "ndim", None)
+    # Rank 1 is left to validate_data, whose message says how to reshape.
+    if not reset and fitted is not None and (ndim or 0) >= 2 and ndim != fitted:
+        raise ValueError(
+            f"X has {ndim} dimensions but {type(estimator).__name__} was fitted "
+            f"on {fitted}-D input."
+        )
+    X = validate_data(
+        estimator, X, reset=reset, allow_nd=True, dtype=_FLOATS, ensure_min_features=1
+    )
+    if X.ndim not in (2, 3):
+        raise ValueError(
+            f"X has shape {X.shape}; expected (n_samples, length) or "
+            "(n_samples, n_channels, length)."
+        )
+    if reset:
+        estimator.n_dims_in_ = X.ndim
+    elif X.ndim != fitted:
+        raise ValueError(
+            f"X has {X.ndim} dimensions but {type(estimator).__name__} was fitted "
+            f"on {fitted}-D input."
+        )
+    return X
+
+
+class ChannelStandardScaler(TransformerMixin, BaseEstimator):
+    """Standardise each channel of a signal with statistics of the training rows.
+
+    Mean and standard deviation are taken over samples and time, per channel:
+    the scaling that suits a convolutional backbone, which shares its weights
+    along time (a per-time-step ``StandardScaler`` would destroy the signal's
+    shape). A 2-D input ``(n, length)`` is one channel.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Centre each channel.
+    with_std : bool, default=True
+        Divide each channel by its standard deviation (constant channels are
+        left unscaled).
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_channels,)
+    scale_ : ndarray of shape (n_channels,)
+    n_features_in_ : int
+        ``X.shape[1]`` at fit: the length of 2-D rows, the channels of 3-D ones.
+    n_dims_in_ : int
+        Rank of the input seen at fit (2 or 3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skuda.preprocessing import ChannelStandardScaler
+    >>> X = np.random.default_rng(0).normal(5.0, 2.0, size=(10, 3, 50))
+    >>> Z = ChannelStandardScaler().fit_transform(X)
+    >>> np.allclose(Z.mean(axis=(0, 2)), 0), np.allclose(Z.std(axis=(0, 2)), 1)
+    (True, True)
+    """
+
+    _parameter_constraints: dict = {"with_mean": ["boolean"], "with_std": ["boolean"]}
+
+    def __init__(self, *, with_mean=True, with_std=True):
+        self.with_mean = with_mean
+        self.with_std = with_std
+
+    def fit(self, X, y=None):
+        """Compute the per-channel mean and standard deviation of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, length) or (n_samples, length)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        X = _check_signals(self, X, reset=True)
+        X3 = _three_d(X)
+        axes = (0, 2)
+        n_channels = X3.shape[1]
+        mean = X3.mean(axis=axes, dtype=np.float64)
+        std = X3.std(axis=axes, dtype=np.float64)
+        self.mean_ = mean if self.with_mean else np.zeros(n_channels)
+        self.scale_ = np.where(std > 1e-12, std, 1.0) if self.with_std else None
+        if self.scale_ is None:
+            self.scale_ = np.ones(n_channels)
+        return self
+
+    def transform(self, X):
+        """Standardise ``X`` channel by channel.
+
+        Parameters
+        ----------
+        X : array-like of the shape seen at fit (length may differ for 3-D)
+
+        Returns
+        -------
+        ndarray of the same shape and float dtype as ``X``
+        """
+        check_is_fitted(self)
+        X = _check_signals(self, X, reset=False)
+        X3 = _three_d(X)
+        out = (X3 - self.mean_[:, None]) / self.scale_[:, None]
+        return out.reshape(X.shape).astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Undo :meth:`transform`.
+
+        Parameters
+        ----------
+        X : array-like of the shape seen at fit
+
+        Returns
+        -------
+        ndarray of the same shape as ``X``
+        """
+        check_is_fitted(self)
+        X = _check_signals(self, X, reset=False)
+        X3 = _three_d(X)
+        out = X3 * self.scale_[:, None] + self.mean_[:, None]
+        return out.reshape(X.shape).astype(X.dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class FFTMagnitude(TransformerMixin, BaseEstimator):
+    """Magnitude spectrum ``|rfft(x)|`` of each signal along its last axis.
+
+    A fixed transform (nothing is learned from the data) that turns raw
+    windows into shift-invariant frequency features, e.g. for an MLP on
+    vibration data. ``(n, length)`` gives ``(n, n_bins)``; ``(n, channels,
+    length)`` gives ``(n, channels, n_bins)``.
+
+    Parameters
+    ----------
+    n_bins : int, default=None
+        Keep the first ``n_bins`` frequency bins (lowest frequencies); at most
+        ``length // 2 + 1``. None keeps all ``length // 2 + 1``.
+    log : bool, default=False
+        Return ``log1p(|rfft(x)|)``, which compresses the dynamic range.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        ``X.shape[1]`` at fit.
+    n_dims_in_ : int
+        Rank of the input seen at fit (2 or 3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skuda.preprocessing import FFTMagnitude
+    >>> t = np.arange(64)
+    >>> X = np.sin(2 * np.pi * 5 * t / 64)[None, :]
+    >>> int(FFTMagnitude().fit_transform(X).argmax())
+    5
+    """
+
+    _parameter_constraints: dict = {
+        "n_bins": [Interval(Integral, 1, None, closed="left"), None],
+        "log": ["boolean"],
+    }
+
+    def __init__(self, *, n_bins=None, log=False):
+        self.n_bins = n_bins
+        self.log = log
+
+    def fit(self, X, y=None):
+        """Check ``X`` and record its shape (no statistics are learned).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, length) or (n_samples, length)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        X = _check_signals(self, X, reset=True)
+        self._check_bins(X.shape[-1])
+        return self
+
+    def transform(self, X):
+        """Magnitude spectrum of each row (and channel).
+
+        Parameters
+        ----------
+        X : array-like of the rank seen at fit
+
+        Returns
+        -------
+        ndarray of shape (..., n_bins), same float dtype as ``X``
+        """
+        check_is_fitted(self)
+        X = _check_signals(self, X, reset=False)
+        n_bins = self._check_bins(X.shape[-1])
+        mag = np.abs(np.fft.rfft(X, axis=-1)[..., :n_bins])
+        if self.log:
+            mag = np.log1p(mag)
+        return mag.astype(X.dtype, copy=False)
+
+    def _check_bins(self, length):
+        available = length // 2 + 1
+        if self.n_bins is None:
+            return available
+        if self.n_bins > available:
+            raise ValueError(
+                f"n_bins={self.n_bins} exceeds the {available} frequency bins of "
+                f"signals of length {length}."
+            )
+        return self.n_bins
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "n_dims_in_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _three_d(X):
+    return X[:, None, :] if X.ndim == 2 else X

@@ -1,0 +1,227 @@
+"""Signal input: 1-D CNN backbones, shapes, channel scaling and transformers."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter, SourceOnlyClassifier
+from skuda.modules import WDCNN, CNN1d
+from skuda.preprocessing import ChannelStandardScaler, FFTMagnitude
+
+FAST = dict(max_epochs=1, batch_size=32, random_state=0, device="cpu")
+ESTIMATORS = {
+    "dann": lambda **kw: DANNClassifier(**FAST, **kw),
+    "source_only": lambda **kw: SourceOnlyClassifier(**FAST, **kw),
+    "adda": lambda **kw: ADDAClassifier(pretrain_epochs=1, **FAST, **kw),
+    "shot": lambda **kw: SHOTAdapter(source_epochs=1, bottleneck_dim=16, **FAST, **kw),
+}
+
+
+def _signals(n=60, channels=None, length=256, seed=0):
+    """Three classes of noisy sines (class = frequency), (n, [channels,] length)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    t = np.arange(length)
+    shape = (n, length) if channels is None else (n, channels, length)
+    freq = (4 + 6 * y).reshape((n,) + (1,) * (len(shape) - 1))
+    phase = rng.uniform(0, 2 * np.pi, size=shape[:-1] + (1,))
+    X = np.sin(2 * np.pi * freq * t / length + phase) + 0.3 * rng.standard_normal(shape)
+    return (3.0 * X + 10.0).astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def signals_2d():
+    Xs, ys = _signals(seed=0)
+    Xt, yt = _signals(seed=1)
+    return Xs, ys, 1.5 * Xt, yt
+
+
+@pytest.mark.parametrize("backbone", ["wdcnn", "cnn1d"])
+@pytest.mark.parametrize("method", sorted(ESTIMATORS))
+def test_backbones_train_and_predict_through_every_estimator(
+    method, backbone, signals_2d
+):
+    Xs, ys, Xt, _ = signals_2d
+    clf = ESTIMATORS[method](feature_extractor=backbone).fit(Xs, ys, Xt)
+    assert clf.input_shape_ == (1, 256)  # what the network sees: one channel
+    assert clf.n_features_in_ == 256  # scikit-learn's reading of 2-D input
+    assert clf.input_mean_.shape == (1, 1)  # one statistic for the one channel
+    pred = clf.predict(Xt)
+    assert pred.shape == (60,) and set(pred) <= {0, 1, 2}
+    # (n, length) and (n, 1, length) are the same rows.
+    np.testing.assert_array_equal(clf.predict_proba(Xt), clf.predict_proba(Xt[:, None]))
+    assert clf.transform(Xt).shape[0] == 60
+
+
+def test_multichannel_input_is_scaled_per_channel():
+    Xs, ys = _signals(channels=3, length=64)
+    Xs = Xs * np.array([1.0, 10.0, 100.0], dtype=np.float32)[:, None]
+    clf = DANNClassifier(
+        feature_extractor="cnn1d", feature_extractor_kwargs={"n_filters": 8}, **FAST
+    ).fit(Xs, ys, Xs)
+    assert clf.input_shape_ == (3, 64) and clf.n_features_in_ == 3
+    expected_std = Xs.std(axis=(0, 2), dtype=np.float64)
+    np.testing.assert_allclose(clf.input_scale_.ravel(), expected_std, rtol=1e-4)
+    assert clf.net_.module_.encoder.layers[0].in_channels == 3
+    assert clf.net_.module_.encoder.layers[0].out_channels == 8  # kwargs reached it
+
+
+def test_signal_backbone_learns_the_task(signals_2d):
+    Xs, ys, _, _ = signals_2d
+    clf = SourceOnlyClassifier(
+        feature_extractor="wdcnn",
+        max_epochs=15,
+        batch_size=16,
+        random_state=0,
+        device="cpu",
+    ).fit(Xs, ys)
+    assert clf.score(Xs, ys) > 0.9
+
+
+def test_wrong_channel_count_at_predict_is_a_clear_error():
+    Xs, ys = _signals(channels=3, length=64)
+    clf = SourceOnlyClassifier(feature_extractor="cnn1d", **FAST).fit(Xs, ys)
+    with pytest.raises(ValueError, match=r"2 channels of length 64.*3 channels"):
+        clf.predict(Xs[:, :2])
+    with pytest.raises(ValueError, match="3 channels of length 64"):
+        clf.predict(Xs[:, 0])
+
+
+def test_3d_input_with_default_mlp_says_2d_expected():
+    Xs, ys = _signals(channels=2, length=32)
+    with pytest.raises(ValueError, match=r"X_src has 3 dimensions; expected 2-D"):
+        DANNClassifier(**FAST).fit(Xs, ys, Xs)
+    mlp = DANNClassifier(**FAST).fit(Xs[:, 0], ys, Xs[:, 0])
+    with pytest.raises(ValueError, match="expected 2-D input"):
+        mlp.predict(Xs)
+
+
+def test_bad_signal_configurations_are_clear_errors(signals_2d):
+    Xs, ys, Xt, _ = signals_2d
+    with pytest.raises(ValueError, match="length >= 16"):
+        DANNClassifier(feature_extractor="wdcnn", **FAST).fit(Xs[:, :8], ys, Xt[:, :8])
+    with pytest.raises(TypeError, match="feature_extractor_kwargs"):
+        DANNClassifier(
+            feature_extractor="wdcnn", feature_extractor_kwargs={"width": 3}, **FAST
+        ).fit(Xs, ys, Xt)
+    with pytest.raises(ValueError, match="configures a named backbone"):
+        DANNClassifier(feature_extractor_kwargs={"n_filters": 3}, **FAST).fit(
+            Xs, ys, Xt
+        )
+    with pytest.raises(ValueError, match="feature_extractor"):
+        DANNClassifier(feature_extractor="resnet", **FAST).fit(Xs, ys, Xt)
+    with pytest.raises(ValueError, match=r"a signal backbone takes"):
+        DANNClassifier(feature_extractor="cnn1d", **FAST).fit(
+            Xs.reshape(60, 2, 2, 64), ys, Xt.reshape(60, 2, 2, 64)
+        )
+
+
+def test_inputs_are_not_modified_and_clone_keeps_kwargs(signals_2d):
+    Xs, ys, Xt, _ = signals_2d
+    before = Xs.copy(), Xt.copy()
+    kwargs = {"n_filters": 8}
+    clf = DANNClassifier(
+        feature_extractor="wdcnn", feature_extractor_kwargs=kwargs, **FAST
+    )
+    clf.fit(Xs, ys, Xt)
+    np.testing.assert_array_equal(Xs, before[0])
+    np.testing.assert_array_equal(Xt, before[1])
+    assert kwargs == {"n_filters": 8}
+    assert clone(clf).get_params()["feature_extractor_kwargs"] == kwargs
+
+
+def test_adda_with_signal_source_estimator_accepts_2d_rows(signals_2d):
+    Xs, ys, Xt, _ = signals_2d
+    src = SourceOnlyClassifier(feature_extractor="cnn1d", **FAST).fit(Xs, ys)
+    adda = ADDAClassifier(src, **FAST).fit(Xs, ys, Xt)
+    assert adda.input_shape_ == (1, 256)
+    assert adda.predict(Xt).shape == (60,)
+
+
+@pytest.mark.parametrize("length", [16, 100, 1024])
+def test_backbone_modules_take_any_length(length):
+    gen = torch.Generator().manual_seed(0)
+    wd, cnn = WDCNN().eval(), CNN1d(in_channels=2).eval()
+    x = torch.randn(2, 2, length, generator=gen)
+    assert wd(x[:, :1]).shape == (2, wd.out_features)
+    assert torch.equal(wd(x[:, 0]), wd(x[:, :1]))  # (n, length) is one channel
+    assert cnn(x).shape == (2, cnn.out_features)
+    assert cnn.out_features == 128
+    assert wd.min_length == 16
+
+
+# -- transformers ------------------------------------------------------------------
+
+
+@parametrize_with_checks([ChannelStandardScaler(), FFTMagnitude(n_bins=1, log=True)])
+def test_transformers_are_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_channel_scaler_matches_numpy():
+    rng = np.random.default_rng(0)
+    X = rng.normal([[1.0], [-5.0], [20.0]], [[1.0], [3.0], [0.1]], size=(40, 3, 50))
+    scaler = ChannelStandardScaler().fit(X)
+    mean = X.mean(axis=(0, 2))
+    std = X.std(axis=(0, 2))
+    np.testing.assert_allclose(scaler.mean_, mean)
+    np.testing.assert_allclose(scaler.scale_, std)
+    X_new = rng.normal(size=(5, 3, 70))  # another length is fine for 3-D input
+    Z = scaler.transform(X_new)
+    np.testing.assert_allclose(Z, (X_new - mean[:, None]) / std[:, None])
+    np.testing.assert_allclose(scaler.inverse_transform(Z), X_new)
+    flat = ChannelStandardScaler().fit(X[:, 1])  # 2-D: one channel
+    np.testing.assert_allclose(flat.mean_, [X[:, 1].mean()])
+    with pytest.raises(ValueError, match="3 dimensions but .* fitted on 2-D"):
+        flat.transform(X)
+    with pytest.raises(ValueError, match="3 features"):
+        scaler.transform(X[:, :2])
+
+
+def test_fft_magnitude_matches_numpy():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 2, 64))
+    expected = np.abs(np.fft.rfft(X, axis=-1))
+    np.testing.assert_allclose(FFTMagnitude().fit_transform(X), expected)
+    out = FFTMagnitude(n_bins=10, log=True).fit_transform(X[:, 0])
+    np.testing.assert_allclose(out, np.log1p(expected[:, 0, :10]))
+    assert FFTMagnitude().fit_transform(X.astype(np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match="n_bins=40 exceeds the 33"):
+        FFTMagnitude(n_bins=40).fit(X)
+
+
+def test_transformers_in_a_pipeline_with_a_da_estimator(signals_2d):
+    Xs, ys, Xt, _ = signals_2d
+    X = np.vstack([Xs, Xt])
+    y = np.r_[ys, np.full(len(Xt), -1)]
+    pipe = make_pipeline(
+        FFTMagnitude(n_bins=64, log=True),
+        DANNClassifier(hidden_layer_sizes=(32,), **{**FAST, "max_epochs": 50}),
+    ).fit(X, y)
+    assert pipe.score(Xs, ys) > 0.9  # frequency features separate the sines
+
+
+# -- real data -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_dann_beats_source_only_on_cwru_cross_load(data_dir):
+    from skuda.datasets import load_domain
+
+    # Load 3 -> load 0 is one of the harder CWRU pairs for a source-only WDCNN.
+    Xs, ys = load_domain("cwru", "load3", data_dir=data_dir)
+    Xt, yt = load_domain("cwru", "load0", data_dir=data_dir)
+    params = dict(
+        feature_extractor="wdcnn",
+        max_epochs=8,
+        batch_size=32,
+        random_state=0,
+        device="cpu",
+    )
+    src = SourceOnlyClassifier(**params).fit(Xs, ys)
+    dann = DANNClassifier(lambda_=1.0, **params).fit(Xs, ys, Xt)
+    src_acc, dann_acc = src.score(Xt, yt), dann.score(Xt, yt)
+    assert dann_acc > src_acc + 0.04, (src_acc, dann_acc)
