@@ -27,7 +27,9 @@ class SourceOnlyClassifier(BaseDAClassifier):
     hidden_layer_sizes : tuple of int, default=(256,)
         Hidden widths of the default MLP feature extractor.
     dropout : float, default=0.1
-    batch_norm : bool, default=True
+    batch_norm : bool, default=False
+        Batch normalisation in the MLP feature extractor (off by default, see
+        :class:`DANNClassifier`).
     feature_extractor : {"wdcnn", "cnn1d"}, torch.nn.Module or None, default=None
         The feature extractor. ``None``: the MLP (2-D input). ``"wdcnn"``
         (:class:`skuda.modules.WDCNN`, wide first kernel, for raw vibration)
@@ -92,7 +94,7 @@ class SourceOnlyClassifier(BaseDAClassifier):
         *,
         hidden_layer_sizes=(256,),
         dropout=0.1,
-        batch_norm=True,
+        batch_norm=False,
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,

@@ -156,7 +156,9 @@ def test_adda_beats_source_only_on_shifted_blobs():
     gains = []
     for seed in range(3):
         Xs, ys, Xt, yt = make_shifted_blobs(n_samples=200, random_state=seed)
-        src = SourceOnlyClassifier(max_epochs=30, random_state=seed, device="cpu")
+        src = SourceOnlyClassifier(
+            max_epochs=30, batch_norm=True, random_state=seed, device="cpu"
+        )
         src.fit(Xs, ys)
         adda = ADDAClassifier(
             src, max_epochs=30, adapt_lr=2e-4, random_state=seed, device="cpu"
@@ -168,7 +170,9 @@ def test_adda_beats_source_only_on_shifted_blobs():
 
 def test_pretraining_is_the_source_only_network(blobs):
     Xs, ys, Xt, _ = blobs
-    src = SourceOnlyClassifier(max_epochs=5, batch_size=32, random_state=4)
+    src = SourceOnlyClassifier(
+        max_epochs=5, batch_size=32, batch_norm=True, random_state=4
+    )
     src.fit(Xs, ys, Xt)
     adda = ADDAClassifier(random_state=4, **FAST).fit(Xs, ys, Xt)
     assert _same(_state(adda.source_encoder_), _state(src.net_.module_.encoder))
@@ -303,6 +307,7 @@ def test_input_arrays_not_modified(blobs):
 def test_adda_on_office_caltech_beats_source_only(data_dir):
     Xs, ys = load_domain("office_caltech", "caltech", data_dir=data_dir)
     Xt, yt = load_domain("office_caltech", "webcam", data_dir=data_dir)
-    src = SourceOnlyClassifier(random_state=0, device="cpu").fit(Xs, ys, Xt)
+    src = SourceOnlyClassifier(batch_norm=True, random_state=0, device="cpu")
+    src.fit(Xs, ys, Xt)
     adda = ADDAClassifier(copy.deepcopy(src), random_state=0, device="cpu")
     assert adda.fit(Xs, ys, Xt).score(Xt, yt) > src.score(Xt, yt)
