@@ -48,7 +48,8 @@ def skuda_epochs(Xs, ys, Xt, epochs):
 def bare_epochs(Xs, ys, Xt, epochs):
     """The same maths written as a plain PyTorch loop (no skorch, no sklearn)."""
     torch.manual_seed(0)
-    enc, head = MLP(D, (256,), dropout=0.1), ClassifierHead(256, C)
+    enc = MLP(D, (256,), dropout=0.1, batch_norm=False)  # DANNClassifier defaults
+    head = ClassifierHead(256, C)
     disc = DomainDiscriminator(256, (256,))
     params = [*enc.parameters(), *head.parameters(), *disc.parameters()]
     opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-4)
