@@ -9,13 +9,14 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._batching import DomainData
-from ._net import DANetwork
+from ._net import DANetwork, map_chunks
 from ._validation import check_features, check_source_labels, split_stacked
 from .modules import MLP, ClassifierHead
 from .modules.conv import BACKBONES
@@ -25,7 +26,6 @@ _OPTIMIZERS = {
     "adamw": torch.optim.AdamW,
     "sgd": torch.optim.SGD,
 }
-_INFERENCE_CHUNK = 65536
 
 
 class BaseDAClassifier(ClassifierMixin, BaseEstimator):
@@ -127,9 +127,17 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
             cloned.source_estimator = self.source_estimator
         return cloned
 
+    def _unwrapped_source(self):
+        """The ``source_estimator`` parameter (ADDA, SHOT) without a FrozenEstimator
+        wrapper; None when the estimator has no such parameter or it is unset."""
+        src = getattr(self, "source_estimator", None)
+        return src.estimator if isinstance(src, FrozenEstimator) else src
+
     def _allow_nd(self):
-        """Whether fit accepts inputs of rank > 2 (a custom or signal backbone)."""
-        return self.feature_extractor is not None
+        """Whether fit accepts inputs of rank > 2 (a custom or signal backbone,
+        or a source estimator that was fitted on such inputs)."""
+        source_shape = getattr(self._unwrapped_source(), "input_shape_", ())
+        return self.feature_extractor is not None or len(source_shape) > 1
 
     def _takes_signals(self):
         """Whether the network reads ``(n, channels, length)`` signals.
@@ -139,8 +147,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         """
         if isinstance(self.feature_extractor, str):
             return True
-        src = getattr(self, "source_estimator", None)
-        src = getattr(src, "estimator", src)  # a FrozenEstimator's wrapped model
+        src = self._unwrapped_source()
         return isinstance(src, BaseDAClassifier) and src._takes_signals()
 
     def _as_signals(self, X, name):
@@ -182,10 +189,17 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         reuse = self._can_warm_start(classes, X_src.shape[1:])
         self.classes_ = classes
         self.input_shape_ = X_src.shape[1:]
+        return self._run_training(
+            lambda batch_seed: self._train(X_src, y_idx, X_tgt, batch_seed, reuse=reuse)
+        )
+
+    def _run_training(self, train):
+        """Resolve ``device_``, run ``train(batch_seed)`` in the seeded RNG context
+        and store the net it returns as ``net_`` (and its history)."""
         self.device_ = _resolve_device(self.device)
         seed, batch_seed = _draw_seeds(self.random_state)
         with _seeded(seed, self.device_):
-            net = self._train(X_src, y_idx, X_tgt, batch_seed, reuse=reuse)
+            net = train(batch_seed)
         self.net_ = net
         self.history_ = net.history
         return self
@@ -217,16 +231,22 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         """
         mode = self.input_scaling
         if mode is None:
-            self.input_mean_ = self.input_scale_ = None
-            return X_src, X_tgt
+            return self._apply_scaling(X_src, X_tgt, None, None)
         if mode == "pooled" and X_tgt is not None:
             src_stats = tgt_stats = _moments(X_src, X_tgt)
         else:
             src_stats = _moments(X_src)
             tgt_stats = _moments(X_tgt) if X_tgt is not None else src_stats
-        self.input_mean_, self.input_scale_ = tgt_stats
-        X_src = _standardize(X_src, *src_stats)
-        if X_tgt is not None:
+        return self._apply_scaling(X_src, X_tgt, src_stats, tgt_stats)
+
+    def _apply_scaling(self, X_src, X_tgt, src_stats, tgt_stats):
+        """Standardise each domain in place with its ``(mean, std)`` (None: leave
+        it); the target statistics become ``input_mean_``/``input_scale_``,
+        which ``predict`` and ``transform`` apply to new rows."""
+        self.input_mean_, self.input_scale_ = tgt_stats or (None, None)
+        if src_stats is not None and X_src is not None:
+            X_src = _standardize(X_src, *src_stats)
+        if tgt_stats is not None and X_tgt is not None:
             X_tgt = _standardize(X_tgt, *tgt_stats)
         return X_src, X_tgt
 
@@ -330,12 +350,11 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         if self.input_mean_ is not None:
             X = _standardize(X, self.input_mean_, self.input_scale_)
         self.net_.module_.eval()
-        outs = []
         with torch.inference_mode():
-            for start in range(0, len(X), _INFERENCE_CHUNK):
-                xb = torch.from_numpy(X[start : start + _INFERENCE_CHUNK])
-                outs.append(fn(xb.to(self.device_)).float().cpu())
-        return torch.cat(outs).numpy()
+            out = map_chunks(
+                lambda xb: fn(torch.from_numpy(xb).to(self.device_)).float().cpu(), X
+            )
+        return out.numpy()
 
     def _logits(self, X):
         """Class logits of the rows of ``X``, shape (n_samples, n_classes)."""

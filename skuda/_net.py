@@ -18,6 +18,22 @@ from ._batching import DomainBatches, n_iterations
 from .exceptions import TrainingDivergedError
 from .schedules import lr_factor
 
+INFERENCE_CHUNK = 65536
+"""Rows per forward pass when a whole domain goes through a network at once."""
+
+
+def map_chunks(fn, X, size=INFERENCE_CHUNK):
+    """``fn`` applied to consecutive row chunks of ``X``, outputs concatenated.
+
+    ``X`` may be a tensor or an array; ``fn`` returns a tensor or a tuple of
+    tensors (concatenated element-wise). Bounds the memory of inference on
+    large domains; the caller chooses ``no_grad``/``inference_mode``.
+    """
+    outs = [fn(X[start : start + size]) for start in range(0, len(X), size)]
+    if isinstance(outs[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*outs, strict=True))
+    return torch.cat(outs)
+
 
 class DANetwork(nn.Module):
     """Container of a method's networks: ``encoder``, ``head`` and any extras.

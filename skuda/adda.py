@@ -9,22 +9,15 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import (
-    _INFERENCE_CHUNK,
-    BaseDAClassifier,
-    _moments,
-    _output_size,
-    _standardize,
-)
+from ._base import BaseDAClassifier, _moments, _output_size
 from ._batching import DomainData
-from ._net import DANet, DANetwork
+from ._net import DANet, DANetwork, map_chunks
 from .baseline import _SourceOnlyNet
 from .exceptions import CollapseWarning
-from .losses import domain_adversarial_loss
+from .losses import domain_accuracy, domain_adversarial_loss
 from .modules import DomainDiscriminator
 
 
@@ -110,9 +103,7 @@ class _ADDANet(DANet):
         self.optimizer_.step()
         self.iteration_ += 1
 
-        with torch.no_grad():
-            is_src = torch.arange(len(logits), device=logits.device) < len(zs)
-            self.log("discriminator_acc", ((logits > 0) == is_src).float().mean())
+        self.log("discriminator_acc", domain_accuracy(logits, len(zs)))
         self.log("discriminator_loss", d_loss)
         self.log("encoder_loss", g_loss)
         return {"loss": (d_loss + g_loss).detach(), "y_pred": None}
@@ -350,15 +341,10 @@ class ADDAClassifier(BaseDAClassifier):
             src_stats = _moments(X_src)
             tgt_stats = _moments(X_tgt) if X_tgt is not None else src_stats
         elif getattr(src, "input_mean_", None) is None:
-            self.input_mean_ = self.input_scale_ = None
-            return X_src, X_tgt
+            src_stats = tgt_stats = None
         else:
             src_stats = tgt_stats = (src.input_mean_, src.input_scale_)
-        self.input_mean_, self.input_scale_ = tgt_stats
-        X_src = _standardize(X_src, *src_stats)
-        if X_tgt is not None:
-            X_tgt = _standardize(X_tgt, *tgt_stats)
-        return X_src, X_tgt
+        return self._apply_scaling(X_src, X_tgt, src_stats, tgt_stats)
 
     def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
         data = DomainData(X_src, y_idx, X_tgt, device=self.device_)
@@ -382,13 +368,6 @@ class ADDAClassifier(BaseDAClassifier):
         net.fit(data, None)
         self._warn_if_collapsed(net, data.X_tgt)
         return net
-
-    def _allow_nd(self):
-        src = self.source_estimator
-        if isinstance(src, FrozenEstimator):
-            src = src.estimator
-        shape = getattr(src, "input_shape_", ())
-        return super()._allow_nd() or len(shape) > 1
 
     def _source_model(self, data, batch_seed):
         """Source encoder and head: pre-trained here, or copied from the estimator."""
@@ -432,9 +411,7 @@ class ADDAClassifier(BaseDAClassifier):
         return params
 
     def _checked_source_estimator(self, input_shape):
-        src = self.source_estimator
-        if isinstance(src, FrozenEstimator):
-            src = src.estimator
+        src = self._unwrapped_source()
         if not isinstance(src, BaseDAClassifier):
             raise TypeError(
                 "source_estimator must be a fitted skuda classifier (e.g. "
@@ -458,11 +435,8 @@ class ADDAClassifier(BaseDAClassifier):
         module = net.module_
         module.eval()
         with torch.inference_mode():
-            pred = torch.cat(
-                [
-                    module.head(module.target_encoder(chunk)).argmax(dim=1)
-                    for chunk in torch.split(X_tgt, _INFERENCE_CHUNK)
-                ]
+            pred = map_chunks(
+                lambda xb: module.head(module.target_encoder(xb)).argmax(dim=1), X_tgt
             )
         if len(pred) > 1 and bool((pred == pred[0]).all()):
             cls = self.classes_[int(pred[0])]

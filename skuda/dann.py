@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseDAClassifier
 from ._net import DANet
-from .losses import domain_adversarial_loss
+from .losses import domain_accuracy, domain_adversarial_loss
 from .modules import DomainDiscriminator, grad_reverse
 from .schedules import grl_lambda
 
@@ -38,9 +38,7 @@ class _DANNNet(DANet):
         coeff = self.adversarial_coeff(p)
         domain_logits = net.discriminator(grad_reverse(z, coeff)).reshape(-1)
         domain = domain_adversarial_loss(domain_logits, n_src)
-        with torch.no_grad():
-            is_src = torch.arange(len(z), device=z.device) < n_src
-            self.log("domain_acc", ((domain_logits > 0) == is_src).float().mean())
+        self.log("domain_acc", domain_accuracy(domain_logits, n_src))
         self.log("lambda", coeff)
         return {"task_loss": task, "domain_loss": domain}
 

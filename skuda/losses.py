@@ -33,3 +33,13 @@ def domain_adversarial_loss(domain_logits: torch.Tensor, n_source: int) -> torch
     labels = torch.zeros_like(logits)
     labels[:n_source] = 1.0
     return F.binary_cross_entropy_with_logits(logits, labels)
+
+
+def domain_accuracy(domain_logits: torch.Tensor, n_source: int) -> torch.Tensor:
+    """Accuracy of a single-logit discriminator (first ``n_source`` rows source).
+
+    A logit above 0 means "source". Near 0.5 when the domains are aligned.
+    """
+    logits = domain_logits.reshape(-1).detach()
+    is_src = torch.arange(len(logits), device=logits.device) < n_source
+    return ((logits > 0) == is_src).float().mean()

@@ -16,23 +16,13 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch import nn
 
-from ._base import (
-    _INFERENCE_CHUNK,
-    BaseDAClassifier,
-    _draw_seeds,
-    _moments,
-    _output_size,
-    _resolve_device,
-    _seeded,
-    _standardize,
-)
+from ._base import BaseDAClassifier, _moments, _output_size
 from ._batching import DomainData
-from ._net import DANet, DANetwork
+from ._net import DANet, DANetwork, map_chunks
 from ._validation import UNLABELED, check_features
 
 # -- pure functions ----------------------------------------------------------------
@@ -226,13 +216,15 @@ class _SHOTNet(DANet):
     def _refresh_pseudo_labels(self, data):
         """Relabel every target row (eval mode); return the fraction changed."""
         self.module_.eval()
-        feats, logits = [], []
+        encoder, head = self.module_.encoder, self.module_.head
+
+        def features_and_logits(xb):
+            z = encoder(xb)
+            return z.flatten(1), head(z)
+
         with torch.no_grad():
-            for start in range(0, len(data.X_src), _INFERENCE_CHUNK):
-                z = self.module_.encoder(data.X_src[start : start + _INFERENCE_CHUNK])
-                feats.append(z.flatten(1))
-                logits.append(self.module_.head(z))
-        labels = shot_pseudo_labels(torch.cat(feats), torch.cat(logits))
+            feats, logits = map_chunks(features_and_logits, data.X_src)
+        labels = shot_pseudo_labels(feats, logits)
         first = not getattr(data, "pseudo_labelled", False)
         changed = math.nan if first else (labels != data.y_src).double().mean().item()
         data.y_src.copy_(labels)
@@ -526,14 +518,11 @@ class SHOTAdapter(BaseDAClassifier):
             )
         reuse = self._can_warm_start(classes, X.shape[1:])
         self.classes_, self.input_shape_ = classes, X.shape[1:]
-        self.device_ = _resolve_device(self.device)
         self.source_history_ = None
-        seed, batch_seed = _draw_seeds(self.random_state)
-        with _seeded(seed, self.device_):
-            network = None if reuse else DANetwork(encoder, head)
-            net = self._adapt(network, X, batch_seed)
-        self.net_, self.history_ = net, net.history
-        return self
+        network = None if reuse else DANetwork(encoder, head)
+        return self._run_training(
+            lambda batch_seed: self._adapt(network, X, batch_seed)
+        )
 
     def _scale_target(self, X, source_stats):
         """Source-free input scaling: the target rows' own statistics.
@@ -548,22 +537,14 @@ class SHOTAdapter(BaseDAClassifier):
         if self.input_scaling is None or (
             self.input_scaling == "pooled" and source_stats[0] is None
         ):
-            self.input_mean_ = self.input_scale_ = None
-            return X
-        self.input_mean_, self.input_scale_ = _moments(X)
-        return _standardize(X, self.input_mean_, self.input_scale_)
-
-    def _allow_nd(self):
-        src = self.source_estimator
-        if isinstance(src, FrozenEstimator):
-            src = src.estimator
-        return super()._allow_nd() or len(getattr(src, "input_shape_", ())) > 1
+            stats = None
+        else:
+            stats = _moments(X)
+        return self._apply_scaling(None, X, None, stats)[1]
 
     def _source_parts(self):
         """Copies of (encoder, head); classes, input shape, input statistics."""
-        src = self.source_estimator
-        if isinstance(src, FrozenEstimator):
-            src = src.estimator
+        src = self._unwrapped_source()
         if isinstance(src, BaseDAClassifier):
             check_is_fitted(src)
             if self.classes is not None:
