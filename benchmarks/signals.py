@@ -80,8 +80,10 @@ def load_task(spec):
     raise ValueError(f"Unknown task {spec!r}; use cwru:<i>:<j> or har:<i>:<j>.")
 
 
-def run(tasks, seeds, methods, epochs):
+def run(tasks, seeds, methods, epochs, out=None):
+    """Fit every (task, input, method, seed); each row is appended to ``out`` as done."""
     rows = []
+    writer = None
     for spec in tasks:
         for inp, backbone, Xs, ys, Xt, Xt_test, yt_test in load_task(spec):
             for method in methods:
@@ -102,6 +104,13 @@ def run(tasks, seeds, methods, epochs):
                         )
                     )
                     r = rows[-1]
+                    if out is not None:
+                        if writer is None:
+                            fh = open(out, "w", newline="")
+                            writer = csv.DictWriter(fh, fieldnames=list(r))
+                            writer.writeheader()
+                        writer.writerow(r)
+                        fh.flush()
                     print(
                         f"{spec:10s} {inp:4s} {method:11s} seed={seed} "
                         f"acc={r['accuracy']:.1f} f1={r['macro_f1']:.1f} "
@@ -180,18 +189,29 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default=None, help="CSV path")
+    parser.add_argument(
+        "--table-from", nargs="+", default=None, metavar="CSV",
+        help="print the table of finished runs (CSV files) and exit",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = run(args.tasks, args.seeds, args.methods, args.epochs)
-    print()
-    print(table(rows))
+    if args.table_from:
+        rows = []
+        for path in args.table_from:
+            with open(path, newline="") as fh:
+                rows += [
+                    {**r, "seed": int(r["seed"]), "accuracy": float(r["accuracy"]),
+                     "macro_f1": float(r["macro_f1"])}
+                    for r in csv.DictReader(fh)
+                ]  # fmt: skip
+        print(table(rows))
+        return
     out = Path(args.out or Path(__file__).parent / "results" / "signals.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    rows = run(args.tasks, args.seeds, args.methods, args.epochs, out=out)
+    print()
+    print(table(rows))
     print(f"\nwrote {out}")
 
 

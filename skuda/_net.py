@@ -84,6 +84,18 @@ class DANet(NeuralNet):
         """
         raise NotImplementedError
 
+    def target_rows(self, data):
+        """The unlabelled target rows of ``data`` (a :class:`DomainData`), or None.
+
+        Read by callbacks that score the target, e.g.
+        :class:`skuda.callbacks.UnsupervisedEarlyStopping`.
+        """
+        return data.X_tgt
+
+    def target_logits(self, x):
+        """Class logits of target rows ``x`` with the network being trained."""
+        return self.module_(x)
+
     def log(self, name, value):
         """Add ``value`` (float or 0-d tensor) to this epoch's mean of ``name``."""
         if isinstance(value, torch.Tensor):

@@ -72,6 +72,10 @@ class _ADDANet(DANet):
         self.discriminator_optimizer_ = self.optimizer(*pgroups, **kw)
         return self
 
+    def target_logits(self, x):
+        net = self.module_
+        return net.head(net.target_encoder(x))
+
     def _set_training(self, training=True):
         super()._set_training(training)
         # Frozen parts stay in eval mode: BN statistics and dropout of the

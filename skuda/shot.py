@@ -190,6 +190,9 @@ class _SHOTNet(DANet):
         self.cls_par = cls_par
         self.pseudo_label_interval = pseudo_label_interval
 
+    def target_rows(self, data):
+        return data.X_src  # the target rows fill the labelled slot here
+
     def initialize_module(self):
         super().initialize_module()
         self.module_.head.requires_grad_(False)
