@@ -81,7 +81,7 @@ def load_task(spec):
 
 
 def run(tasks, seeds, methods, epochs, out=None):
-    """Fit every (task, input, method, seed); each row is appended to ``out`` as done."""
+    """Fit every (task, input, method, seed); rows are appended to ``out`` as done."""
     rows = []
     writer = None
     for spec in tasks:

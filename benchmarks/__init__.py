@@ -1,0 +1,1 @@
+"""skuda benchmarks: ``python -m benchmarks.run --help``."""
