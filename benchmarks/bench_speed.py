@@ -1,13 +1,42 @@
-"""Speed and memory of DANNClassifier against a bare PyTorch loop.
+"""Speed and memory of DANNClassifier against a bare PyTorch loop and skada.
 
-One run, on 2 threads: a training epoch of ``DANNClassifier`` and of a bare PyTorch
-loop doing the same DANN maths (same MLP, discriminator, GRL schedule, Adam with
-the same lr annealing, batch 128 of each domain, same index-permutation batching)
-on 20 000 source + 20 000 target rows x 50 features; epochs are interleaved so
-both see the same machine load. Also times ``predict`` on 20 000 rows and the
-peak RSS of a fit (in a fresh subprocess).
+One run, on 2 threads, of the same DANN problem in three implementations:
 
-Usage: ``python benchmarks/bench_speed.py [--epochs 3] [--rounds 3]``
+* ``skuda``: :class:`~skuda.DANNClassifier` with its defaults;
+* ``bare``: a plain PyTorch loop doing the same DANN maths (same MLP,
+  discriminator, GRL schedule, Adam with the same lr annealing, batch 128 of each
+  domain, same index-permutation batching);
+* ``skada`` (optional, https://github.com/scikit-adaptation/skada):
+  ``skada.deep.DANN`` with the same encoder, head and discriminator sizes, Adam,
+  lr, weight decay, batch size and number of epochs (see ``skada_epochs``).
+
+Data: 20 000 source + 20 000 target rows x 50 features. The contenders' fits are
+interleaved (the order rotates every round) so all see the same machine load;
+the first epoch of every fit is dropped as warm-up and medians are reported.
+Also times ``predict`` on 20 000 rows for each, and the peak RSS of a skuda fit
+(and of a skada fit) in a fresh subprocess.
+
+Normalisation: an *iteration* is one optimizer step on a batch of 128 source +
+128 target rows in all three. skuda and the bare loop run
+ceil(max(n_src, n_tgt) / 128) = 157 iterations per epoch; skada's
+``DomainBalancedSampler`` drops the incomplete batch and runs
+floor(max(n_src, n_tgt) / 128) = 156. The comparison table therefore reports the
+median time per iteration (epoch time / iterations counted in the history) and
+the time per pass over the data, defined as 157 iterations (one skuda epoch:
+every row of the larger domain seen once); ratios are taken on these normalised
+times. Epoch times as measured are printed as well.
+
+Installing skada 0.6.0 without touching torch, scikit-learn, numpy or skorch
+(skada's other requirements, numpy, scipy, pandas and scikit-learn, were already
+present; POT is its only missing one)::
+
+    pip install --no-deps skada==0.6.0
+    pip install --no-deps pot==0.9.7.post1
+    python -c "import skada.deep" && pip check
+
+Usage: ``python benchmarks/bench_speed.py [--epochs 3] [--rounds 3] [--no-skada]
+[--no-rss] [--threads 2]``
+(skada is skipped, with a message, when it is not installed).
 """
 
 from __future__ import annotations
@@ -21,6 +50,8 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from skorch.callbacks import Callback
+from torch import nn
 
 from skuda import DANNClassifier
 from skuda.losses import domain_adversarial_loss
@@ -29,6 +60,7 @@ from skuda.schedules import grl_lambda, lr_factor
 
 N, D, C, BS = 20_000, 50, 5, 128
 PARAMS = dict(batch_size=BS, lr=1e-3, weight_decay=1e-4, device="cpu")
+N_IT = -(-N // BS)  # iterations of a skuda / bare epoch: the unit of one "pass"
 
 
 def make_data(seed=0):
@@ -45,8 +77,12 @@ def skuda_epochs(Xs, ys, Xt, epochs):
     return [row["dur"] for row in clf.history_], clf
 
 
-def bare_epochs(Xs, ys, Xt, epochs):
-    """The same maths written as a plain PyTorch loop (no skorch, no sklearn)."""
+def bare_epochs(Xs, ys, Xt, epochs, return_predict=False):
+    """The same maths written as a plain PyTorch loop (no skorch, no sklearn).
+
+    With ``return_predict``, also returns a ``predict(X)`` function of the
+    trained networks (standardise, eval-mode forward, argmax).
+    """
     torch.manual_seed(0)
     enc = MLP(D, (256,), dropout=0.1, batch_norm=False)  # DANNClassifier defaults
     head = ClassifierHead(256, C)
@@ -86,55 +122,294 @@ def bare_epochs(Xs, ys, Xt, epochs):
             loss.item()  # the bare loop logs its loss too
             it += 1
         durs.append(time.perf_counter() - t0)
-    return durs
+    if not return_predict:
+        return durs
+
+    def predict(X):
+        enc.eval()
+        head.eval()
+        with torch.inference_mode():
+            x = (torch.from_numpy(np.asarray(X, dtype=np.float32)) - mean) / std
+            return head(enc(x)).argmax(1).numpy()
+
+    return durs, predict
 
 
-def peak_rss_of_fit():
+# --- skada -----------------------------------------------------------------
+# skada.deep.DANN(module, layer_name, domain_classifier=..., **skorch_kwargs)
+# wraps ``module`` in a DomainAwareModule: a forward hook on the submodule named
+# ``layer_name`` captures its output (the features), which are fed to
+# ``domain_classifier`` on every training forward. Its DomainAwareNet (a skorch
+# NeuralNetClassifier) takes ``fit(X, y, sample_domain=...)`` on the
+# concatenated rows: sample_domain >= 0 marks source rows, < 0 target rows, and
+# unlabelled target rows carry y = -1. Its DomainBalancedDataLoader yields
+# batches of ``batch_size`` source + ``batch_size`` target rows, interleaved.
+# The loss is base_criterion(source) + reg * DANNLoss, where DANNLoss is
+# domain_criterion(source preds, 0) + domain_criterion(target preds, 1).
+#
+# skada's default discriminator (skada.deep.modules.DomainClassifier) ends in a
+# Softmax over its single output unit: the output is the constant 1, so the
+# domain loss is constant and passes no gradient. For a fair *speed* comparison
+# skada gets instead the discriminator below: skada's own GradientReversalLayer,
+# then the same Linear(256, 256) -> ReLU -> Linear(256, 1) as skuda's
+# DomainDiscriminator, returning a logit, trained with the
+# ``domain_criterion=BCEWithLogitsLoss()`` that skada's DANN accepts. With
+# reg=0.5 the skada loss, 0.5 * (mean BCE source + mean BCE target), equals
+# skuda's mean BCE over the 256 rows of a batch. The callback below applies
+# skuda's schedules per iteration (GRL coefficient 0.3 * grl_lambda(p), lr
+# 1e-3 * lr_factor(p)), which skada's DANN does not have built in.
+
+
+class _SkadaBaseModule(nn.Module):
+    """skuda's default encoder and head; ``layer_name="encoder"`` for skada."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = MLP(D, (256,), dropout=0.1, batch_norm=False)
+        self.head = ClassifierHead(256, C)
+
+    def forward(self, X, sample_weight=None):  # skada passes sample_weight
+        return self.head(self.encoder(X))
+
+
+class _SkadaDiscriminator(nn.Module):
+    """Single-logit discriminator behind skada's GradientReversalLayer."""
+
+    def __init__(self, grl):
+        super().__init__()
+        self.grl = grl  # skada.deep.modules.GradientReversalLayer (lazy import)
+        self.alpha = 1.0  # set every iteration by _SkadaSchedule
+        self.net = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 1))
+
+    def forward(self, x, sample_weight=None):
+        return self.net(self.grl.apply(x, self.alpha)).reshape(-1)
+
+
+class _SkadaSchedule(Callback):
+    """skuda's per-iteration GRL and lr schedules, for skada's DANN."""
+
+    def __init__(self, total):
+        self.total = total
+
+    def initialize(self):
+        self.it_ = 0
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        if not training:
+            return
+        p = self.it_ / max(self.total - 1, 1)
+        net.module_.domain_classifier_.alpha = 0.3 * grl_lambda(p)
+        for g in net.optimizer_.param_groups:
+            g["lr"] = 1e-3 * lr_factor(p)
+        self.it_ += 1
+
+
+def skada_available():
+    """Whether ``skada.deep`` imports (imported here, lazily, only when wanted)."""
+    try:
+        import skada.deep  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def skada_data(Xs, ys, Xt):
+    """skada's inputs: standardised rows (skada has no scaler of its own; skuda
+    and the bare loop standardise with the mean and std of both domains), the
+    source labels with -1 for target rows, and sample_domain 1 / -2."""
+    X = np.concatenate([Xs, Xt])
+    X = ((X - X.mean(0)) / X.std(0, ddof=1)).astype(np.float32)
+    y = np.concatenate([ys, np.full(len(Xt), -1)]).astype(np.int64)
+    sd = np.concatenate([np.ones(len(Xs)), np.full(len(Xt), -2)]).astype(np.int64)
+    return X, y, sd
+
+
+def skada_epochs(X, y, sd, epochs):
+    """skada.deep.DANN on the same problem; returns epoch durations, iteration
+    counts per epoch (from skorch's history) and the fitted net."""
+    from skada.deep import DANN
+    from skada.deep.modules import GradientReversalLayer
+
+    torch.manual_seed(0)
+    # iterations per epoch of skada's DomainBalancedSampler (max_samples="max")
+    n_it = max(int((sd >= 0).sum()), int((sd < 0).sum())) // BS
+    net = DANN(
+        _SkadaBaseModule(),
+        layer_name="encoder",
+        reg=0.5,
+        domain_classifier=_SkadaDiscriminator(GradientReversalLayer),
+        domain_criterion=nn.BCEWithLogitsLoss(),
+        batch_size=BS,
+        max_epochs=epochs,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        optimizer__weight_decay=1e-4,
+        train_split=None,  # skuda and the bare loop hold no validation set out
+        callbacks=[("dann_schedule", _SkadaSchedule(epochs * n_it))],
+        device="cpu",
+        verbose=0,
+    )
+    net.fit(X, y, sample_domain=sd)
+    durs = [row["dur"] for row in net.history_]
+    its = [row["train_batch_count"] for row in net.history_]
+    return durs, its, net
+
+
+def peak_rss_of_fit(contender="skuda"):
+    fit = {
+        "skuda": "from bench_speed import make_data, skuda_epochs;"
+        "Xs, ys, Xt = make_data(); skuda_epochs(Xs, ys, Xt, 2);",
+        "skada": "from bench_speed import make_data, skada_data, skada_epochs;"
+        "skada_epochs(*skada_data(*make_data()), 2);",
+    }[contender]
     code = (
         "import resource, sys; sys.path.insert(0, 'benchmarks');"
         "import torch; torch.set_num_threads(2);"
-        "from bench_speed import make_data, skuda_epochs;"
-        "Xs, ys, Xt = make_data(); skuda_epochs(Xs, ys, Xt, 2);"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        + fit
+        + "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def _median_time(fn, repeats=10):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--no-skada",
+        action="store_true",
+        help="skip the skada contender (skipped anyway when not installed)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch threads (default 2)"
+    )
+    parser.add_argument(
+        "--no-rss", action="store_true", help="skip the peak-RSS subprocess fits"
+    )
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    if args.epochs < 2:
+        parser.error("--epochs must be >= 2 (the first epoch of a fit is dropped)")
+    torch.set_num_threads(args.threads)
+    use_skada = not args.no_skada
+    if use_skada and not skada_available():
+        print("skada not installed: pip install skada")
+        use_skada = False
     Xs, ys, Xt = make_data()
-    sk, bare = [], []
-    clf = None
-    for _ in range(args.rounds):  # interleave so both see the same load
+    Xd, yd, sd = skada_data(Xs, ys, Xt) if use_skada else (None, None, None)
+    Xt_skada, sd_t = (Xd[N:], sd[N:]) if use_skada else (None, None)
+
+    # per contender: epoch durations, iterations of those epochs, fit wall times
+    runs = {name: ([], [], []) for name in ("skuda", "bare", "skada")}
+    fitted = {}
+
+    def run_skuda():
         durs, clf = skuda_epochs(Xs, ys, Xt, args.epochs)
-        sk += durs[1:]  # the first epoch of each fit includes warm-up
-        bare += bare_epochs(Xs, ys, Xt, args.epochs)[1:]
-    pred = []
-    for _ in range(10):
-        t0 = time.perf_counter()
-        clf.predict(Xt)
-        pred.append(time.perf_counter() - t0)
-    rss = peak_rss_of_fit()
-    sk_m, bare_m = statistics.median(sk), statistics.median(bare)
+        fitted["skuda"] = clf.predict
+        its = [row.get("train_batch_count", N_IT) for row in clf.history_]
+        return durs, its
+
+    def run_bare():
+        durs, predict = bare_epochs(Xs, ys, Xt, args.epochs, return_predict=True)
+        fitted["bare"] = predict
+        return durs, [N_IT] * len(durs)
+
+    def run_skada():
+        durs, its, net = skada_epochs(Xd, yd, sd, args.epochs)
+        fitted["skada"] = lambda: net.predict(Xt_skada, sample_domain=sd_t)
+        return durs, its
+
+    contenders = [("skuda", run_skuda), ("bare", run_bare)]
+    if use_skada:
+        contenders.append(("skada", run_skada))
+    for r in range(args.rounds):  # interleave, rotating the order every round
+        k = r % len(contenders)
+        for name, fn in contenders[k:] + contenders[:k]:
+            t0 = time.perf_counter()
+            durs, its = fn()
+            wall = time.perf_counter() - t0
+            runs[name][0].extend(durs[1:])  # the first epoch includes warm-up
+            runs[name][1].extend(its[1:])
+            runs[name][2].append(wall)
+
+    pred = {
+        "skuda": _median_time(lambda: fitted["skuda"](Xt)),
+        "bare": _median_time(lambda: fitted["bare"](Xt)),
+    }
+    if use_skada:
+        pred["skada"] = _median_time(fitted["skada"])
+    rss = None if args.no_rss else peak_rss_of_fit("skuda")
+    rss_skada = None if args.no_rss or not use_skada else peak_rss_of_fit("skada")
+
+    sk_m, bare_m = (
+        statistics.median(runs["skuda"][0]),
+        statistics.median(runs["bare"][0]),
+    )
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{N} + {N} rows x {D} features, batch {BS} per domain\n"
+        f"{N} + {N} rows x {D} features, batch {BS} per domain, "
+        f"{args.epochs} epochs x {args.rounds} rounds per contender\n"
     )
     print("| measure | value | target |")
     print("|---|---|---|")
-    print(f"| DANNClassifier epoch (median of {len(sk)}) | {sk_m:.3f} s | |")
-    print(f"| bare PyTorch epoch (median of {len(bare)}) | {bare_m:.3f} s | |")
-    print(f"| ratio skuda / bare | {sk_m / bare_m:.3f} | <= 1.15 |")
     print(
-        f"| predict on {N} rows (median of 10) | {statistics.median(pred):.4f} s "
-        "| <= 0.03 s |"
+        f"| DANNClassifier epoch (median of {len(runs['skuda'][0])}) | {sk_m:.3f} s | |"
     )
-    print(f"| peak RSS of a fit (fresh process) | {rss:.0f} MB | <= 500 MB |")
+    print(
+        f"| bare PyTorch epoch (median of {len(runs['bare'][0])}) | {bare_m:.3f} s | |"
+    )
+    print(f"| ratio skuda / bare | {sk_m / bare_m:.3f} | <= 1.15 |")
+    print(f"| predict on {N} rows (median of 10) | {pred['skuda']:.4f} s | <= 0.03 s |")
+    if rss is not None:
+        print(f"| peak RSS of a fit (fresh process) | {rss:.0f} MB | <= 500 MB |")
+
+    # three-way comparison, normalised per iteration (128 source + 128 target rows)
+    names = [name for name, _ in contenders]
+    per_it = {
+        name: statistics.median(
+            d / i for d, i in zip(runs[name][0], runs[name][1], strict=True)
+        )
+        for name in names
+    }
+    print(
+        f"\nPer iteration = one optimizer step on {BS} source + {BS} target rows; "
+        f"per pass = {N_IT} iterations (one skuda epoch: every row of the larger "
+        "domain once). Medians over epochs, first epoch of each fit dropped; "
+        "fit wall = whole fit() including set-up, median over rounds.\n"
+    )
+    print(
+        "| contender | epoch (as run) | iterations / epoch | per iteration "
+        f"| per pass ({N_IT} it.) | fit wall ({args.epochs} epochs) "
+        f"| predict {N} rows |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        durs, its, walls = runs[name]
+        print(
+            f"| {name} | {statistics.median(durs):.3f} s "
+            f"| {statistics.median(its):.0f} | {1e3 * per_it[name]:.2f} ms "
+            f"| {N_IT * per_it[name]:.3f} s | {statistics.median(walls):.2f} s "
+            f"| {pred[name]:.4f} s |"
+        )
+    print("\n| ratio (per iteration) | value | predict ratio |")
+    print("|---|---|---|")
+    pairs = [("skuda", "bare")]
+    if use_skada:
+        pairs += [("skada", "bare"), ("skada", "skuda")]
+    for a, b in pairs:
+        print(f"| {a} / {b} | {per_it[a] / per_it[b]:.3f} | {pred[a] / pred[b]:.2f} |")
+    if rss_skada is not None:
+        print(f"\npeak RSS of a skada fit (fresh process): {rss_skada:.0f} MB")
 
 
 if __name__ == "__main__":
