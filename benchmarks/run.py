@@ -303,6 +303,10 @@ def report(args):
         (args.results / f"{name}.md").write_text(text + "\n")
         (args.results / f"{name}.rst.inc").write_text(rst(header, body))
         plot(rows, name, args.results / f"{name}.png")
+        if args.docs:
+            args.docs.mkdir(parents=True, exist_ok=True)
+            (args.docs / f"{name}.inc").write_text(rst(header, body))
+            plot(rows, name, args.docs / f"{name}.png")
     print(f"\nwrote tables and plots to {args.results}")
 
 
@@ -333,6 +337,8 @@ def main(argv=None):
                         help="default: benchmarks/results/tabular")  # fmt: skip
     parser.add_argument("--report", action="store_true",
                         help="only write tables and plots from the CSV")  # fmt: skip
+    parser.add_argument("--docs", type=Path, default=None,
+                        help="also write <dataset>.inc and .png here")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None)
     args, rest = parser.parse_known_args(argv)
     script = {"signals": "signals.py", "selection": "selection.py",
