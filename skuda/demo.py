@@ -22,7 +22,8 @@ def main(argv=None):
 
     print("skuda demo: 3-class Gaussian blobs in 5-D; the target domain is rotated")
     print("by 45 degrees and translated by 3 units. 300 labelled source rows,")
-    print("300 unlabelled target rows; accuracy is measured on the target rows.\n")
+    print("300 unlabelled target rows; accuracy is measured on the target rows.")
+    print("Both models: MLP (64, 64), inputs standardised over both domains.\n")
     print(f"{'seed':>4}  {'source-only':>11}  {'DANN':>6}  {'seconds':>7}")
     rows = []
     for seed in range(args.seeds):
@@ -30,9 +31,16 @@ def main(argv=None):
             300, n_features=5, shift=3.0, rotation=45.0, random_state=seed
         )
         t0 = time.perf_counter()
-        so = SourceOnlyClassifier(max_epochs=args.epochs, random_state=seed)
-        acc_so = so.fit(Xs, ys).score(Xt, yt)
-        dann = DANNClassifier(max_epochs=args.epochs, random_state=seed)
+        # Same network and the same input scaling (pooled over both domains,
+        # hence X_tgt for the baseline too): only the adversarial term differs.
+        # Two hidden layers: a one-layer encoder cannot hide this shift from
+        # the discriminator (its domain accuracy stays near 1, see the docs).
+        common = dict(
+            hidden_layer_sizes=(64, 64), max_epochs=args.epochs, random_state=seed
+        )
+        so = SourceOnlyClassifier(**common)
+        acc_so = so.fit(Xs, ys, Xt).score(Xt, yt)
+        dann = DANNClassifier(**common)
         acc_dann = dann.fit(Xs, ys, Xt).score(Xt, yt)
         secs = time.perf_counter() - t0
         rows.append((acc_so, acc_dann))

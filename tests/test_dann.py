@@ -25,10 +25,13 @@ def test_dann_beats_source_only_on_shifted_blobs():
         Xs, ys, Xt, yt = make_shifted_blobs(
             200, n_features=5, shift=3.0, rotation=45.0, random_state=seed
         )
-        so = SourceOnlyClassifier(max_epochs=40, random_state=seed).fit(Xs, ys)
-        dann = DANNClassifier(max_epochs=40, random_state=seed).fit(Xs, ys, Xt)
+        # Same network, same pooled input scaling (X_tgt given to both): the
+        # adversarial term is the only difference.
+        common = dict(hidden_layer_sizes=(64, 64), max_epochs=40, random_state=seed)
+        so = SourceOnlyClassifier(**common).fit(Xs, ys, Xt)
+        dann = DANNClassifier(**common).fit(Xs, ys, Xt)
         gains.append(dann.score(Xt, yt) - so.score(Xt, yt))
-    assert np.mean(gains) > 0.03, gains
+    assert np.mean(gains) > 0.015 and min(gains) >= 0, gains
 
 
 def test_lambda_changes_the_learned_model(blobs):

@@ -271,14 +271,22 @@ def test_warm_start_continues_adaptation(shifted_blobs):
 
 
 def test_shot_beats_source_only_on_shifted_blobs():
+    # Source-free SHOT standardises the target rows by their own statistics, which
+    # alone removes much of this shift. The fair baseline is therefore the same
+    # source network applied with that scaling (input_scaling="domain"), so the
+    # gain measured is the adaptation's own.
     gains = []
     for seed in range(3):
         Xs, ys, Xt, yt = make_shifted_blobs(n_samples=150, random_state=seed)
         src = SourceOnlyClassifier(max_epochs=15, random_state=seed).fit(Xs, ys)
+        rescaled = SourceOnlyClassifier(
+            max_epochs=15, random_state=seed, input_scaling="domain"
+        ).fit(Xs, ys, Xt)
         shot = SHOTAdapter(src, max_epochs=15, adapt_lr=1e-3, random_state=seed)
         shot.fit(Xt)
-        gains.append(shot.score(Xt, yt) - src.score(Xt, yt))
-    assert np.mean(gains) > 0.1
+        gains.append(shot.score(Xt, yt) - rescaled.score(Xt, yt))
+    # Measured: +0.027, +0.007, +0.013 (the raw source model is 0.24-0.33 lower).
+    assert np.mean(gains) > 0.005 and min(gains) > 0, gains
 
 
 # -- scikit-learn API --------------------------------------------------------------
