@@ -340,13 +340,14 @@ def main(argv=None):
     parser.add_argument("--docs", type=Path, default=None,
                         help="also write <dataset>.inc and .png here")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None)
-    args, rest = parser.parse_known_args(argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--suite", default=None)
+    known, rest = pre.parse_known_args(argv)
     script = {"signals": "signals.py", "selection": "selection.py",
-              "speed": "bench_speed.py"}.get(args.suite)  # fmt: skip
-    if script:
+              "speed": "bench_speed.py"}.get(known.suite)  # fmt: skip
+    if script:  # every other argument belongs to that script
         return _delegate(script, rest)
-    if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args = parser.parse_args(argv)
     if args.threads:
         import torch
 

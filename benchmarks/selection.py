@@ -24,6 +24,7 @@ import argparse
 import csv
 import itertools
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,12 @@ def summarise(rows):
     return out
 
 
+def _nanmean(values):
+    with warnings.catch_warnings():  # all-NaN: a scorer constant over the grid
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values)
+
+
 def table(rows):
     summary = summarise(rows)
     tasks = list(dict.fromkeys(s["task"] for s in summary))
@@ -155,12 +162,12 @@ def table(rows):
             t = [s for s in sel if s["task"] == task]
             cells.append(
                 f"{np.mean([s['regret'] for s in t]):.1f} "
-                f"({np.nanmean([s['spearman'] for s in t]):+.2f})"
+                f"({_nanmean([s['spearman'] for s in t]):+.2f})"
             )
         lines.append(
             f"| {name} | " + " | ".join(cells)
             + f" | **{np.mean([s['regret'] for s in sel]):.2f}**"
-            + f" | **{np.nanmean([s['spearman'] for s in sel]):+.2f}** |"
+            + f" | **{_nanmean([s['spearman'] for s in sel]):+.2f}** |"
         )  # fmt: skip
     oracle = []
     for task in tasks:
@@ -170,6 +177,17 @@ def table(rows):
         "| *best / worst accuracy in the grid* | " + " | ".join(oracle) + " | | |"
     )
     return "\n".join(lines)
+
+
+def rst_table(markdown):
+    """The markdown table as an RST csv-table (for the docs)."""
+    lines = [ln for ln in markdown.splitlines() if not ln.startswith("|---")]
+    cells = [
+        [c.strip().replace("*", "") for c in ln.strip("|").split("|")] for ln in lines
+    ]
+    out = [".. csv-table::", "   :header: " + ", ".join(f'"{c}"' for c in cells[0]), ""]
+    out += ["   " + ", ".join(f'"{c}"' for c in row) for row in cells[1:]]
+    return "\n".join(out) + "\n"
 
 
 def plot(rows, path):
@@ -226,6 +244,9 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="CSV path")
     parser.add_argument("--plot", default=None, help="PNG path")
     parser.add_argument("--table-from", nargs="+", default=None, metavar="CSV")
+    parser.add_argument(
+        "--docs", default=None, help="also write the rst table and plot here"
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -250,8 +271,13 @@ def main(argv=None):
             for spec in args.tasks:
                 rows += run_task(spec, seed, writer)
         fh.close()
-    print(table(rows))
+    text = table(rows)
+    print(text)
     plot(rows, args.plot or results / "selection.png")
+    if args.docs:
+        Path(args.docs).mkdir(parents=True, exist_ok=True)
+        (Path(args.docs) / "selection_table.inc").write_text(rst_table(text))
+        plot(rows, Path(args.docs) / "selection.png")
 
 
 if __name__ == "__main__":
