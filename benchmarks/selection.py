@@ -142,6 +142,15 @@ def summarise(rows):
     return out
 
 
+def short(task):
+    """``oc:amazon:webcam`` -> ``OC A→W``, ``har:7:13`` -> ``HAR 7→13``."""
+    kind, src, tgt = task.split(":")
+    if kind in ("oc", "mu"):
+        src, tgt = src[0].upper(), tgt[0].upper()
+    src, tgt = src.removeprefix("load"), tgt.removeprefix("load")
+    return f"{kind.upper()} {src}→{tgt}"
+
+
 def _nanmean(values):
     with warnings.catch_warnings():  # all-NaN: a scorer constant over the grid
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -152,7 +161,9 @@ def table(rows):
     summary = summarise(rows)
     tasks = list(dict.fromkeys(s["task"] for s in summary))
     header = (
-        "| scorer | " + " | ".join(tasks) + " | **mean regret** | **mean Spearman** |"
+        "| scorer | "
+        + " | ".join(map(short, tasks))
+        + " | **mean regret** | **mean Spearman** |"
     )
     lines = [header, "|---|" + "---|" * (len(tasks) + 2)]
     for name in SCORERS:
@@ -210,7 +221,9 @@ def plot(rows, path):
     )
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=(2, 1))
     im = ax1.imshow(regret, cmap="Reds", aspect="auto")
-    ax1.set_xticks(range(len(tasks)), tasks, rotation=35, ha="right", fontsize=8)
+    ax1.set_xticks(
+        range(len(tasks)), [short(t) for t in tasks], rotation=35, ha="right"
+    )
     ax1.set_yticks(range(len(SCORERS)), SCORERS)
     for i, j in itertools.product(range(len(SCORERS)), range(len(tasks))):
         ax1.text(j, i, f"{regret[i, j]:.1f}", ha="center", va="center", fontsize=8)
