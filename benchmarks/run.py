@@ -49,6 +49,11 @@ from sklearn.preprocessing import StandardScaler
 import skuda
 from skuda.datasets import load_domain
 
+try:  # python -m benchmarks.run
+    from ._tables import markdown, rst
+except ImportError:  # python benchmarks/run.py
+    from _tables import markdown, rst
+
 HERE = Path(__file__).resolve().parent
 OC = ["caltech", "amazon", "webcam", "dslr"]
 GAS = [f"batch{k}" for k in (2, 3, 4, 5, 6, 8, 9)]
@@ -228,21 +233,6 @@ def table_rows(rows, name):
     body.append(["**average**", *(_pm(avg[m]) for m in methods)])
     body.append(["seconds per fit", *(f"{secs[m]:.1f}" for m in methods)])
     return header, body
-
-
-def markdown(header, body):
-    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in body]
-    return "\n".join(lines)
-
-
-def rst(header, body):
-    lines = [".. csv-table::", "   :header: " + ", ".join(f'"{h}"' for h in header), ""]
-    lines += [
-        "   " + ", ".join('"{}"'.format(c.replace("**", "")) for c in row)
-        for row in body
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def plot(rows, name, path):

@@ -37,6 +37,11 @@ from skuda.datasets import load_domain, load_har
 from skuda.preprocessing import FFTMagnitude
 from skuda.selection import get_da_scorer
 
+try:
+    from _tables import markdown_to_rst
+except ImportError:
+    from benchmarks._tables import markdown_to_rst
+
 SCORERS = ["source_accuracy", "entropy", "im", "snd", "iwv", "dev", "rv"]
 TASKS = [
     "oc:amazon:webcam",
@@ -190,17 +195,6 @@ def table(rows):
     return "\n".join(lines)
 
 
-def rst_table(markdown):
-    """The markdown table as an RST csv-table (for the docs)."""
-    lines = [ln for ln in markdown.splitlines() if not ln.startswith("|---")]
-    cells = [
-        [c.strip().replace("*", "") for c in ln.strip("|").split("|")] for ln in lines
-    ]
-    out = [".. csv-table::", "   :header: " + ", ".join(f'"{c}"' for c in cells[0]), ""]
-    out += ["   " + ", ".join(f'"{c}"' for c in row) for row in cells[1:]]
-    return "\n".join(out) + "\n"
-
-
 def plot(rows, path):
     import matplotlib
 
@@ -289,7 +283,7 @@ def main(argv=None):
     plot(rows, args.plot or results / "selection.png")
     if args.docs:
         Path(args.docs).mkdir(parents=True, exist_ok=True)
-        (Path(args.docs) / "selection_table.inc").write_text(rst_table(text))
+        (Path(args.docs) / "selection_table.inc").write_text(markdown_to_rst(text))
         plot(rows, Path(args.docs) / "selection.png")
 
 

@@ -34,6 +34,11 @@ from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter, SourceOnlyClassif
 from skuda.datasets import load_domain, load_har
 from skuda.preprocessing import FFTMagnitude
 
+try:
+    from _tables import markdown_to_rst
+except ImportError:
+    from benchmarks._tables import markdown_to_rst
+
 CWRU_TASKS = [f"cwru:{s}:{t}" for s in range(4) for t in range(4) if s != t]
 HAR_SCENARIOS = [
     (2, 11), (6, 23), (7, 13), (9, 18), (12, 16),
@@ -189,6 +194,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default=None, help="CSV path")
+    parser.add_argument("--rst", default=None, help="with --table-from: RST copy")
     parser.add_argument(
         "--table-from", nargs="+", default=None, metavar="CSV",
         help="print the table of finished runs (CSV files) and exit",
@@ -206,6 +212,8 @@ def main(argv=None):
                     for r in csv.DictReader(fh)
                 ]  # fmt: skip
         print(table(rows))
+        if args.rst:
+            Path(args.rst).write_text(markdown_to_rst(table(rows)))
         return
     out = Path(args.out or Path(__file__).parent / "results" / "signals.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
