@@ -9,16 +9,25 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.frozen import FrozenEstimator
-from sklearn.utils import TransformerTags, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import TransformerTags
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._batching import DomainData
-from ._net import DANetwork, map_chunks
-from ._validation import check_features, check_source_labels, split_stacked
-from .modules import MLP, ClassifierHead
+from ._batching import DomainData, map_chunks
+from ._device import draw_seeds, resolve_device, seeded
+from ._net import AnnealedLR
+from ._network import build_encoder, output_size
+from ._scaling import moments, standardize_
+from ._source import SourceModel
+from ._validation import (
+    Interval,
+    StrOptions,
+    check_features,
+    check_source_labels,
+    n_rows,
+    split_stacked,
+)
+from .modules import ClassifierHead, DANetwork
 from .modules.conv import BACKBONES
 
 _OPTIMIZERS = {
@@ -34,6 +43,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
     Subclasses set ``_net_class`` (a :class:`skuda._net.DANet` subclass with the
     method's ``batch_loss``) and may override ``_extra_modules`` (networks beyond
     encoder and head) and ``_net_params`` (method parameters for the net).
+    Two-phase methods override ``_train``.
 
     **Two fit forms, one meaning.** ``fit(X_src, y_src, X_tgt)`` passes the
     domains separately. ``fit(X, y)`` is the *stacked* form for tools that pass
@@ -98,7 +108,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
                 )
         else:
             X_src, y_src = X, y
-            if _n_rows(X_tgt) == 0:
+            if n_rows(X_tgt) == 0:
                 raise ValueError(
                     "X_tgt is empty: domain adaptation needs at least one target row."
                 )
@@ -118,68 +128,41 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         """
         return self.fit(X, y, X_tgt).transform(X)
 
-    def __sklearn_clone__(self):
-        cloned = super().__sklearn_clone__()
-        # A ``source_estimator`` (ADDA, SHOT) is a fitted model that the method
-        # reads and never modifies, not a template to refit: a clone keeps the
-        # very same one, so GridSearchCV and cross_val_score work with it.
-        if getattr(self, "source_estimator", None) is not None:
-            cloned.source_estimator = self.source_estimator
-        return cloned
-
-    def _unwrapped_source(self):
-        """The ``source_estimator`` parameter (ADDA, SHOT) without a FrozenEstimator
-        wrapper; None when the estimator has no such parameter or it is unset."""
-        src = getattr(self, "source_estimator", None)
-        return src.estimator if isinstance(src, FrozenEstimator) else src
-
-    def _allow_nd(self):
-        """Whether fit accepts inputs of rank > 2 (a custom or signal backbone,
-        or a source estimator that was fitted on such inputs)."""
-        source_shape = getattr(self._unwrapped_source(), "input_shape_", ())
-        return self.feature_extractor is not None or len(source_shape) > 1
+    def _source_model_param(self):
+        """The source model this fit starts from, or None (train one)."""
+        return None
 
     def _takes_signals(self):
         """Whether the network reads ``(n, channels, length)`` signals.
 
-        True for a named signal backbone, or when adapting a source estimator
-        that does; then ``(n, length)`` input is read as one channel.
+        True for a named signal backbone, or when adapting a source model that
+        does; then ``(n, length)`` input is read as one channel.
         """
-        if isinstance(self.feature_extractor, str):
-            return True
-        src = self._unwrapped_source()
-        return isinstance(src, BaseDAClassifier) and src._takes_signals()
+        source = self._source_model_param()
+        return isinstance(self.feature_extractor, str) or (
+            source is not None and source.reads_signals
+        )
 
-    def _as_signals(self, X, name):
-        """``X`` as ``(n, channels, length)`` when the backbone reads signals."""
-        if X is None or not self._takes_signals():
-            return X
-        if X.ndim == 2:
-            return X.reshape(X.shape[0], 1, X.shape[1])
-        if X.ndim != 3:
-            raise ValueError(
-                f"{name} has shape {X.shape}; a signal backbone takes "
-                "(n_samples, n_channels, length) or (n_samples, length) arrays."
-            )
-        return X
-
-    def _fit_domains(self, X_src, y_src, X_tgt):
-        allow_nd = self._allow_nd()
+    def _check_domains(self, X_src, X_tgt):
+        """Validated float32 copies of both domains, in the network's shape."""
+        source = self._source_model_param()
+        allow_nd = self.feature_extractor is not None or (
+            source is not None and len(source.input_shape or ()) > 1
+        )
         X_src = check_features(self, X_src, name="X_src", reset=True, allow_nd=allow_nd)
-        y_src = check_source_labels(y_src, X_src.shape[0])
         if X_tgt is not None:
             X_tgt = check_features(
-                self,
-                X_tgt,
-                name="X_tgt",
-                reset=False,
-                allow_nd=allow_nd,
+                self, X_tgt, name="X_tgt", reset=False, allow_nd=allow_nd,
                 expected=X_src.shape[1:],
-            )
-        X_src, X_tgt = (
-            self._as_signals(X_src, "X_src"),
-            self._as_signals(X_tgt, "X_tgt"),
+            )  # fmt: skip
+        signals = self._takes_signals()
+        return _as_signals(X_src, "X_src", signals), _as_signals(
+            X_tgt, "X_tgt", signals
         )
+
+    def _fit_domains(self, X_src, y_src, X_tgt):
+        X_src, X_tgt = self._check_domains(X_src, X_tgt)
+        y_src = check_source_labels(y_src, X_src.shape[0])
         # Target rows inform the input scaling even for methods that ignore them
         # in training, so a source-only baseline sees the same inputs as DANN.
         X_src, X_tgt = self._fit_scaling(X_src, X_tgt)
@@ -196,9 +179,9 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
     def _run_training(self, train):
         """Resolve ``device_``, run ``train(batch_seed)`` in the seeded RNG context
         and store the net it returns as ``net_`` (and its history)."""
-        self.device_ = _resolve_device(self.device)
-        seed, batch_seed = _draw_seeds(self.random_state)
-        with _seeded(seed, self.device_):
+        self.device_ = resolve_device(self.device)
+        seed, batch_seed = draw_seeds(self.random_state)
+        with seeded(seed, self.device_):
             net = train(batch_seed)
         self.net_ = net
         self.history_ = net.history
@@ -213,12 +196,19 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         """
         data = DomainData(X_src, y_idx, X_tgt, device=self.device_)
         if reuse:
-            net = self.net_
-            net.set_params(max_epochs=self.max_epochs, lr_schedule=self.lr_schedule)
+            net = self._continue_net()
         else:
             network = self._build_network(self.input_shape_, len(self.classes_))
             net = self._make_net(self._net_class, network, batch_seed)
         return net.fit(data, None)
+
+    def _continue_net(self, lr_schedule=None):
+        """The fitted ``net_``, set up to train for ``max_epochs`` more epochs."""
+        net = self.net_
+        net.set_params(
+            max_epochs=self.max_epochs, callbacks=self._callbacks(lr_schedule)
+        )
+        return net
 
     def _fit_scaling(self, X_src, X_tgt):
         """Standardise each feature (each channel for signals); return scaled copies.
@@ -233,10 +223,10 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         if mode is None:
             return self._apply_scaling(X_src, X_tgt, None, None)
         if mode == "pooled" and X_tgt is not None:
-            src_stats = tgt_stats = _moments(X_src, X_tgt)
+            src_stats = tgt_stats = _float32_moments(X_src, X_tgt)
         else:
-            src_stats = _moments(X_src)
-            tgt_stats = _moments(X_tgt) if X_tgt is not None else src_stats
+            src_stats = _float32_moments(X_src)
+            tgt_stats = _float32_moments(X_tgt) if X_tgt is not None else src_stats
         return self._apply_scaling(X_src, X_tgt, src_stats, tgt_stats)
 
     def _apply_scaling(self, X_src, X_tgt, src_stats, tgt_stats):
@@ -245,9 +235,9 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         which ``predict`` and ``transform`` apply to new rows."""
         self.input_mean_, self.input_scale_ = tgt_stats or (None, None)
         if src_stats is not None and X_src is not None:
-            X_src = _standardize(X_src, *src_stats)
+            X_src = standardize_(X_src, *src_stats)
         if tgt_stats is not None and X_tgt is not None:
-            X_tgt = _standardize(X_tgt, *tgt_stats)
+            X_tgt = standardize_(X_tgt, *tgt_stats)
         return X_src, X_tgt
 
     def _can_warm_start(self, classes, input_shape):
@@ -264,34 +254,9 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         return True
 
     # -- building ----------------------------------------------------------------
-    def _build_encoder(self, input_shape):
-        """A fresh encoder: a named signal backbone, a module's copy, or the MLP."""
-        fe, kwargs = self.feature_extractor, self.feature_extractor_kwargs
-        if kwargs is not None and not isinstance(fe, str):
-            raise ValueError(
-                "feature_extractor_kwargs configures a named backbone "
-                f"({sorted(BACKBONES)}); feature_extractor is {type(fe).__name__}."
-            )
-        if isinstance(fe, str):
-            return _signal_backbone(fe, kwargs or {}, input_shape)
-        if fe is not None:
-            return copy.deepcopy(fe)
-        if len(input_shape) != 1:
-            raise ValueError(
-                "The default MLP takes 2-D input (n_samples, n_features); got "
-                f"samples of shape {input_shape}. Use feature_extractor='wdcnn' or "
-                "'cnn1d' for signals, or flatten each row."
-            )
-        return MLP(
-            input_shape[0],
-            hidden_layer_sizes=_check_sizes(self.hidden_layer_sizes),
-            dropout=self.dropout,
-            batch_norm=self.batch_norm,
-        )
-
     def _build_network(self, input_shape, n_classes):
-        encoder = self._build_encoder(input_shape)
-        n_features = _output_size(encoder, input_shape)
+        encoder = build_encoder(self, input_shape)
+        n_features = output_size(encoder, input_shape)
         head = ClassifierHead(n_features, n_classes)
         return DANetwork(encoder, head, **self._extra_modules(n_features))
 
@@ -310,11 +275,19 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
             params["optimizer__momentum"] = 0.9
         return params
 
-    def _make_net(self, net_class, network, batch_seed, **overrides):
+    def _callbacks(self, lr_schedule=None):
+        """The user's callbacks (copied) plus the lr annealing when it is on."""
+        callbacks = copy.deepcopy(self.callbacks) or []
+        if (lr_schedule or self.lr_schedule) == "dann":
+            callbacks.append(("lr_schedule", AnnealedLR()))
+        return callbacks
+
+    def _make_net(self, net_class, network, batch_seed, lr_schedule=None, **overrides):
         """A ``net_class`` around ``network`` with this estimator's settings.
 
         ``overrides`` replace any constructor argument (e.g. ``max_epochs`` or
-        ``lr`` of a second training phase).
+        ``lr`` of a second training phase); ``lr_schedule`` replaces the
+        estimator's for this net.
         """
         params = dict(
             criterion=nn.CrossEntropyLoss,
@@ -322,12 +295,11 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            callbacks=copy.deepcopy(self.callbacks),
+            callbacks=self._callbacks(lr_schedule),
             verbose=self.verbose,
             device=self.device_,
             warm_start=self.warm_start,
             batch_seed=batch_seed,
-            lr_schedule=self.lr_schedule,
             **self._optimizer_params(),
             **self._net_params(),
         )
@@ -343,12 +315,26 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         """The encoder used on new rows (ADDA overrides it with its target encoder)."""
         return self.net_.module_.encoder
 
+    def _source_model_view(self):
+        """This fitted classifier as a :class:`SourceModel` (modules not copied)."""
+        return SourceModel(
+            encoder=self._prediction_encoder(),
+            head=self.net_.module_.head,
+            classes=self.classes_,
+            input_shape=tuple(self.input_shape_),
+            mean=self.input_mean_,
+            scale=self.input_scale_,
+            scaling=self.input_scaling,
+            reads_signals=self._takes_signals(),
+            history=self.history_,
+        )
+
     def _infer(self, X, fn):
         X = check_features(
             self, X, name="X", reset=False, allow_nd=len(self.input_shape_) > 1
         )
         if self.input_mean_ is not None:
-            X = _standardize(X, self.input_mean_, self.input_scale_)
+            X = standardize_(X, self.input_mean_, self.input_scale_)
         self.net_.module_.eval()
         with torch.inference_mode():
             out = map_chunks(
@@ -388,23 +374,8 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        logits = self._logits(X)
+        logits = self._logits(X)  # checks that the estimator is fitted
         return self.classes_[logits.argmax(axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of ``predict(X)`` against ``y``, as for any classifier.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        float
-        """
-        return super().score(X, y, sample_weight=sample_weight)
 
     def transform(self, X):
         """Learned features of the rows of ``X`` (the encoder's output).
@@ -430,119 +401,20 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _signal_backbone(name, kwargs, input_shape):
-    """Build the backbone ``name`` for samples of shape (channels, length)."""
-    channels, length = input_shape
-    try:
-        module = BACKBONES[name](channels, **kwargs)
-    except TypeError as exc:
-        raise TypeError(
-            f"feature_extractor_kwargs={kwargs!r} does not fit feature_extractor="
-            f"{name!r}: {exc}"
-        ) from exc
-    if length < module.min_length:
+def _as_signals(X, name, signals):
+    """``X`` as ``(n, channels, length)`` when the backbone reads signals."""
+    if X is None or not signals:
+        return X
+    if X.ndim == 2:
+        return X.reshape(X.shape[0], 1, X.shape[1])
+    if X.ndim != 3:
         raise ValueError(
-            f"feature_extractor={name!r} needs signals of length >= "
-            f"{module.min_length}; got length {length}."
+            f"{name} has shape {X.shape}; a signal backbone takes "
+            "(n_samples, n_channels, length) or (n_samples, length) arrays."
         )
-    return module
-
-
-def _moments(*arrays):
-    """Mean and std over samples (and positions for signals), per feature/channel."""
-    axes = (0, *range(2, arrays[0].ndim))
-    stacked = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
-    mean = stacked.mean(axis=axes, keepdims=True, dtype=np.float64)
-    std = stacked.std(axis=axes, keepdims=True, dtype=np.float64)
-    std[std < 1e-8] = 1.0  # constant features pass through centred, not blown up
-    return mean[0].astype(np.float32), std[0].astype(np.float32)
-
-
-def _standardize(X, mean, scale):
-    X -= mean
-    X /= scale
     return X
 
 
-def _n_rows(X):
-    return X.shape[0] if hasattr(X, "shape") else len(np.asarray(X))
-
-
-def _check_sizes(sizes):
-    sizes = tuple(sizes)
-    if not sizes or not all(isinstance(h, Integral) and h > 0 for h in sizes):
-        raise ValueError(
-            f"hidden_layer_sizes must be a non-empty sequence of positive ints; "
-            f"got {sizes!r}."
-        )
-    return sizes
-
-
-def _output_size(encoder, input_shape):
-    """Feature size of ``encoder``: ``out_features`` or a dry run on two rows."""
-    size = getattr(encoder, "out_features", None)
-    if isinstance(size, Integral):
-        return int(size)
-    param = next(encoder.parameters(), None)
-    device = param.device if param is not None else "cpu"
-    was_training = encoder.training
-    encoder.eval()
-    try:
-        with torch.no_grad():
-            out = encoder(torch.zeros((2, *input_shape), device=device))
-    except Exception as exc:
-        raise ValueError(
-            f"feature_extractor failed on input of shape (2, *{input_shape}): {exc}"
-        ) from exc
-    finally:
-        encoder.train(was_training)
-    return int(np.prod(out.shape[1:]))
-
-
-def _resolve_device(device):
-    if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"device={device!r} is not a valid torch device.") from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
-    return str(resolved)
-
-
-def _draw_seeds(random_state):
-    """Two seeds (weights/dropout, batch order) without touching global RNGs."""
-    if random_state is None:
-        rng = np.random.default_rng()
-        return tuple(int(s) for s in rng.integers(0, 2**31 - 1, size=2))
-    rng = check_random_state(random_state)
-    return tuple(int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-
-
-class _seeded:
-    """Run a block with torch's global RNG seeded, then restore the caller's state.
-
-    Weight init and dropout draw from torch's global generator; forking it keeps
-    ``fit`` reproducible without changing the RNG state the caller sees.
-    """
-
-    def __init__(self, seed, device):
-        self.seed = seed
-        dev = torch.device(device)
-        self.cuda_index = None
-        if dev.type == "cuda":
-            self.cuda_index = dev.index if dev.index is not None else 0
-        devices = [] if self.cuda_index is None else [self.cuda_index]
-        self._fork = torch.random.fork_rng(devices=devices)
-
-    def __enter__(self):
-        self._fork.__enter__()
-        torch.default_generator.manual_seed(self.seed)
-        if self.cuda_index is not None:
-            with torch.cuda.device(self.cuda_index):
-                torch.cuda.manual_seed(self.seed)
-        return self
-
-    def __exit__(self, *exc):
-        return self._fork.__exit__(*exc)
+def _float32_moments(*arrays):
+    mean, std = moments(*arrays)
+    return mean.astype(np.float32), std.astype(np.float32)

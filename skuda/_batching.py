@@ -16,9 +16,28 @@ are used once before any is used again, and leftovers carry over to the next epo
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch.utils.data import Dataset
+
+
+class Batch(NamedTuple):
+    """One training step's rows of each domain.
+
+    ``lead`` is ``xs`` (or ``xt`` when there is no source batch): skorch reads
+    the batch size from the first element of a batch, so it is never None.
+    ``xs``/``ys`` are None for target-only data (source-free adaptation);
+    ``xt`` is None when there are no target rows or the method ignores them.
+    ``yt`` holds labels of the target rows that the *net* owns (e.g. SHOT's
+    pseudo-labels), never the user's; None when the net provides none.
+    """
+
+    lead: torch.Tensor
+    xs: torch.Tensor | None
+    ys: torch.Tensor | None
+    xt: torch.Tensor | None
+    yt: torch.Tensor | None
 
 
 class DomainData(Dataset):
@@ -74,17 +93,18 @@ class _IndexStream:
 
 
 class DomainBatches:
-    """Iterator over ``(lead, xs, ys, xt)`` batches of a :class:`DomainData`.
+    """Iterator over the :class:`Batch` es of a :class:`DomainData`.
 
-    ``xs``/``ys`` are None for target-only data (source-free adaptation) and ``xt``
-    is None when the data has no target rows or ``use_target`` is False. ``lead``
-    is ``xs`` (or ``xt`` when there is no source batch): skorch reads the batch size
-    from the first element of a batch, so it must never be None.
-    See the module docstring for how an epoch is defined.
+    ``target_labels``, when given, is called at the start of every epoch and
+    returns a tensor of one label per target row (or None): the batches carry
+    its rows as ``yt``. See the module docstring for how an epoch is defined.
     """
 
-    def __init__(self, data, batch_size, *, generator, use_target=True):
+    def __init__(
+        self, data, batch_size, *, generator, use_target=True, target_labels=None
+    ):
         self.data = data
+        self.target_labels = target_labels
         self.use_target = use_target and data.X_tgt is not None
         n_src = _len(data.X_src)
         n_tgt = _len(data.X_tgt) if self.use_target else 0
@@ -103,11 +123,15 @@ class DomainBatches:
         d = self.data
         src = self.src.take(k * self.bs_src).view(k, self.bs_src) if self.src else None
         tgt = self.tgt.take(k * self.bs_tgt).view(k, self.bs_tgt) if self.tgt else None
+        labels = (
+            self.target_labels() if self.target_labels and tgt is not None else None
+        )
         for i in range(k):
             xs = d.X_src[src[i]] if src is not None else None
             ys = d.y_src[src[i]] if src is not None else None
             xt = d.X_tgt[tgt[i]] if tgt is not None else None
-            yield (xs if xs is not None else xt), xs, ys, xt
+            yt = labels[tgt[i]] if labels is not None else None
+            yield Batch(xs if xs is not None else xt, xs, ys, xt, yt)
 
 
 def n_iterations(n_src, n_tgt, batch_size):
@@ -118,3 +142,20 @@ def n_iterations(n_src, n_tgt, batch_size):
 def _device_of(data):
     t = data.X_src if data.X_src is not None else data.X_tgt
     return t.device
+
+
+INFERENCE_CHUNK = 65536
+"""Rows per forward pass when a whole domain goes through a network at once."""
+
+
+def map_chunks(fn, X, size=INFERENCE_CHUNK):
+    """``fn`` applied to consecutive row chunks of ``X``, outputs concatenated.
+
+    ``X`` may be a tensor or an array; ``fn`` returns a tensor or a tuple of
+    tensors (concatenated element-wise). Bounds the memory of inference on
+    large domains; the caller chooses ``no_grad``/``inference_mode``.
+    """
+    outs = [fn(X[start : start + size]) for start in range(0, len(X), size)]
+    if isinstance(outs[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*outs, strict=True))
+    return torch.cat(outs)

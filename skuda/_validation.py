@@ -11,8 +11,20 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array, column_or_1d
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features
+
+__all__ = [
+    "UNLABELED",
+    "HasMethods",
+    "Interval",
+    "StrOptions",
+    "check_features",
+    "check_source_labels",
+    "n_rows",
+    "split_stacked",
+]
 
 UNLABELED = -1
 """Label that marks target (unlabelled) rows in the stacked ``fit(X, y)`` form."""
@@ -146,7 +158,7 @@ def split_stacked(X, y):
     y = column_or_1d(y, warn=True)
     if not (hasattr(X, "iloc") or sp.issparse(X)):
         X = np.asarray(X)
-    n = _n_rows(X)
+    n = n_rows(X)
     if len(y) != n:
         raise ValueError(f"X has {n} rows but y has {len(y)} labels; they must match.")
     is_target = _is_unlabeled(y)
@@ -163,7 +175,8 @@ def split_stacked(X, y):
     return _take_rows(X, ~is_target), y_src, _take_rows(X, is_target)
 
 
-def _n_rows(X):
+def n_rows(X):
+    """Number of rows of an array, DataFrame, sparse matrix or list."""
     if hasattr(X, "shape") and len(X.shape) > 0:
         return X.shape[0]
     return len(X)

@@ -3,78 +3,46 @@
 from __future__ import annotations
 
 from ._base import BaseDAClassifier
-from ._net import DANet
+from ._docs import shared_parameters
+from ._source import SourceNet
 
 
-class _SourceOnlyNet(DANet):
-    use_target = False
-
-    def batch_loss(self, xs, ys, xt, p):
-        return {"task_loss": self.criterion_(self.module_(xs), ys)}
-
-
+@shared_parameters
 class SourceOnlyClassifier(BaseDAClassifier):
     """The skuda network trained on labelled source rows only (no adaptation).
 
     The reference every adaptation method is compared with: same feature
     extractor, head, optimizer, schedules and data path as the adaptive
     estimators, without any target term. It accepts both fit forms and
-    ignores target rows, so it drops into the same ``Pipeline`` or grid.
-    An epoch is ``ceil(n_src / batch_size)`` iterations.
+    ignores target rows in training (they only inform ``input_scaling``), so
+    it drops into the same ``Pipeline`` or grid.
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(256,)
-        Hidden widths of the default MLP feature extractor.
-    dropout : float, default=0.1
-    batch_norm : bool, default=False
-        Batch normalisation in the MLP feature extractor (off by default, see
-        :class:`DANNClassifier`).
-    feature_extractor : {"wdcnn", "cnn1d"}, torch.nn.Module or None, default=None
-        The feature extractor. ``None``: the MLP (2-D input). ``"wdcnn"``
-        (:class:`skuda.modules.WDCNN`, wide first kernel, for raw vibration)
-        or ``"cnn1d"`` (:class:`skuda.modules.CNN1d`, for multichannel
-        sensors): a 1-D CNN for signals of shape ``(n_samples, n_channels,
-        length)``, or ``(n_samples, length)`` read as one channel; input
-        scaling is then per channel. A module: used instead of the MLP
-        (copied, never modified); it may take inputs of any rank and its
-        output is flattened per row.
-    feature_extractor_kwargs : dict, default=None
-        Constructor arguments of the named backbone, e.g. ``{"n_filters": 32}``
-        (``in_channels`` is set from the data). Only with a named
-        ``feature_extractor``.
     max_epochs : int, default=100
-    batch_size : int, default=64
+        Training epochs; one epoch is ``ceil(n_src / batch_size)`` iterations.
     lr : float, default=1e-3
-    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
-    weight_decay : float, default=1e-4
-    lr_schedule : {"dann", "constant"}, default="dann"
-        Learning-rate annealing ``lr / (1 + 10 p) ** 0.75`` (as for DANN).
-    device : str or torch.device, default="auto"
-    random_state : int, RandomState instance or None, default=None
-    verbose : int, default=0
-    callbacks : list of skorch callbacks, default=None
-    input_scaling : {"pooled", "domain"} or None, default="pooled"
-        Standardise each input feature (each channel of a signal) inside the
-        estimator. ``"pooled"``: statistics of source and target rows together,
-        applied to every row (safe for any input; a ``StandardScaler`` before
-        the estimator then changes nothing). ``"domain"``: each domain with its
-        own statistics, which aligns first and second moments before training;
-        rows passed to ``predict``/``transform`` are then scaled with the
-        *target* statistics, so use it when you predict target rows. ``None``:
-        use the inputs as given.
-    warm_start : bool, default=False
+        Initial learning rate.
+    [shared parameters]
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+        Defined only for DataFrame input with string column names.
     input_shape_ : tuple
         Shape of one row as the network sees it; ``(1, length)`` for 2-D
         input to a signal backbone.
     device_ : str
     net_ : skorch.NeuralNet
+        The trained network; ``net_.module_`` holds ``encoder`` and ``head``.
     history_ : skorch.History
+        Per-epoch ``train_loss``, ``task_loss`` and ``lr``.
+
+    See Also
+    --------
+    DANNClassifier : The same network with domain-adversarial training.
 
     Examples
     --------
@@ -86,7 +54,7 @@ class SourceOnlyClassifier(BaseDAClassifier):
     True
     """
 
-    _net_class = _SourceOnlyNet
+    _net_class = SourceNet
     _requires_target = False
 
     def __init__(

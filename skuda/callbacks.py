@@ -8,7 +8,7 @@ import math
 import torch
 from skorch.callbacks import Callback
 
-from ._net import map_chunks
+from ._batching import map_chunks
 from .selection import (
     entropy_score,
     information_maximization_score,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from numbers import Real
 
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseDAClassifier
+from ._docs import shared_parameters
 from ._net import DANet
+from ._network import check_sizes
+from ._validation import Interval, StrOptions
 from .losses import domain_accuracy, domain_adversarial_loss
 from .modules import DomainDiscriminator, grad_reverse
 from .schedules import grl_lambda
@@ -28,8 +30,8 @@ class _DANNNet(DANet):
             return self.adv_weight
         return self.adv_weight * grl_lambda(p)
 
-    def batch_loss(self, xs, ys, xt, p):
-        net = self.module_
+    def batch_loss(self, batch, p):
+        net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
         if xt is None:  # no target rows: plain source training
             return {"task_loss": self.criterion_(net(xs), ys)}
         n_src = len(xs)
@@ -38,11 +40,12 @@ class _DANNNet(DANet):
         coeff = self.adversarial_coeff(p)
         domain_logits = net.discriminator(grad_reverse(z, coeff)).reshape(-1)
         domain = domain_adversarial_loss(domain_logits, n_src)
-        self.log("domain_acc", domain_accuracy(domain_logits, n_src))
-        self.log("lambda", coeff)
+        self.log_batch("domain_acc", domain_accuracy(domain_logits, n_src))
+        self.log_batch("lambda", coeff)
         return {"task_loss": task, "domain_loss": domain}
 
 
+@shared_parameters
 class DANNClassifier(BaseDAClassifier):
     """Domain-adversarial neural network (DANN) classifier.
 
@@ -68,62 +71,13 @@ class DANNClassifier(BaseDAClassifier):
         ``"dann"``: the warm-up above. ``"constant"``: ``lambda_`` throughout.
     discriminator_hidden_layer_sizes : tuple of int, default=(256,)
         Hidden widths of the domain discriminator (ReLU; single output logit).
-    hidden_layer_sizes : tuple of int, default=(256,)
-        Hidden widths of the default MLP feature extractor.
-    dropout : float, default=0.1
-        Dropout after each hidden layer of the feature extractor.
-    batch_norm : bool, default=False
-        Batch normalisation in the feature extractor. Off by default: with it,
-        the running statistics learnt on the training batches mismatch the
-        target at prediction time, which cost the source-only MLP 15 points on
-        MNIST-USPS and DANN 2-4 points on five real tasks (see the user guide).
-    feature_extractor : {"wdcnn", "cnn1d"}, torch.nn.Module or None, default=None
-        The feature extractor. ``None``: the MLP (2-D input). ``"wdcnn"``
-        (:class:`skuda.modules.WDCNN`, wide first kernel, for raw vibration)
-        or ``"cnn1d"`` (:class:`skuda.modules.CNN1d`, for multichannel
-        sensors): a 1-D CNN for signals of shape ``(n_samples, n_channels,
-        length)``, or ``(n_samples, length)`` read as one channel; input
-        scaling is then per channel. A module: used instead of the MLP
-        (copied, never modified); it may take inputs of any rank and its
-        output is flattened per row.
-    feature_extractor_kwargs : dict, default=None
-        Constructor arguments of the named backbone, e.g. ``{"n_filters": 32}``
-        (``in_channels`` is set from the data). Only with a named
-        ``feature_extractor``.
     max_epochs : int, default=100
         Training epochs; one epoch is ``ceil(max(n_src, n_tgt) / batch_size)``
         iterations, each with ``batch_size`` rows of each domain (the smaller
         domain is cycled).
-    batch_size : int, default=64
-        Rows per domain per iteration.
     lr : float, default=1e-3
         Initial learning rate ``mu_0``.
-    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
-        ``"sgd"`` uses momentum 0.9, as in the paper.
-    weight_decay : float, default=1e-4
-    lr_schedule : {"dann", "constant"}, default="dann"
-        ``"dann"``: ``mu_p = lr / (1 + 10 p) ** 0.75``, updated every iteration.
-    device : str or torch.device, default="auto"
-        ``"auto"`` uses CUDA when available; the choice is stored in ``device_``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, dropout and batch order. The same seed gives
-        bit-identical predictions on CPU; the global RNG state is left as found.
-    verbose : int, default=0
-        Print skorch's per-epoch table when positive.
-    callbacks : list of skorch callbacks, default=None
-        Extra callbacks (copied for each fit).
-    input_scaling : {"pooled", "domain"} or None, default="pooled"
-        Standardise each input feature (each channel of a signal) inside the
-        estimator. ``"pooled"``: statistics of source and target rows together,
-        applied to every row (safe for any input; a ``StandardScaler`` before
-        the estimator then changes nothing). ``"domain"``: each domain with its
-        own statistics, which aligns first and second moments before training;
-        rows passed to ``predict``/``transform`` are then scaled with the
-        *target* statistics, so use it when you predict target rows. ``None``:
-        use the inputs as given.
-    warm_start : bool, default=False
-        Continue training the fitted network on the next ``fit``; the schedules
-        restart at ``p = 0``.
+    [shared parameters]
 
     Attributes
     ----------
@@ -219,11 +173,12 @@ class DANNClassifier(BaseDAClassifier):
         self.feature_extractor_kwargs = feature_extractor_kwargs
 
     def _extra_modules(self, n_features):
-        return {
-            "discriminator": DomainDiscriminator(
-                n_features, tuple(self.discriminator_hidden_layer_sizes)
-            )
-        }
+        sizes = check_sizes(
+            self.discriminator_hidden_layer_sizes,
+            "discriminator_hidden_layer_sizes",
+            allow_empty=True,
+        )
+        return {"discriminator": DomainDiscriminator(n_features, sizes)}
 
     def _net_params(self):
         return {"adv_weight": self.lambda_, "adv_schedule": self.lambda_schedule}

@@ -1,13 +1,24 @@
 """Loss functions on logits (never on probabilities).
 
 Modules in skuda return logits; a softmax over a single unit is the constant 1
-and would silence a discriminator, so every loss here takes raw scores.
+and would silence a discriminator, so every loss here takes raw scores. The
+label-free selection scores of :mod:`skuda.selection` reuse the same formulas
+(on ``log(proba)``, which has the same softmax).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+__all__ = [
+    "domain_accuracy",
+    "domain_adversarial_loss",
+    "information_maximization_loss",
+    "inverted_label_loss",
+    "prediction_diversity",
+    "prediction_entropy",
+]
 
 
 def domain_adversarial_loss(domain_logits: torch.Tensor, n_source: int) -> torch.Tensor:
@@ -39,7 +50,95 @@ def domain_accuracy(domain_logits: torch.Tensor, n_source: int) -> torch.Tensor:
     """Accuracy of a single-logit discriminator (first ``n_source`` rows source).
 
     A logit above 0 means "source". Near 0.5 when the domains are aligned.
+
+    Parameters
+    ----------
+    domain_logits : Tensor of shape (n,) or (n, 1)
+    n_source : int
+
+    Returns
+    -------
+    Tensor
+        Scalar accuracy in [0, 1] (no gradient).
     """
     logits = domain_logits.reshape(-1).detach()
     is_src = torch.arange(len(logits), device=logits.device) < n_source
     return ((logits > 0) == is_src).float().mean()
+
+
+def inverted_label_loss(domain_logits: torch.Tensor) -> torch.Tensor:
+    """ADDA's mapping loss: target features scored against the *source* label.
+
+    ``-mean(log sigmoid(logits))``, i.e. binary cross-entropy with every row
+    labelled 1 (source). This is the "inverted label" GAN loss of Tzeng et al.
+    (CVPR 2017), Eq. 7, which gives stronger gradients than minimising the
+    discriminator's own loss when the discriminator is confident.
+
+    Parameters
+    ----------
+    domain_logits : Tensor of shape (n,) or (n, 1)
+        Discriminator logits of target features.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+    """
+    logits = domain_logits.reshape(-1)
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+def prediction_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Mean per-row entropy of the softmax predictions (SHOT Eq. 2, first term).
+
+    Low when every row is predicted confidently.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n, n_classes)
+
+    Returns
+    -------
+    Tensor
+        Scalar ``mean_i -sum_k p_ik log p_ik`` (natural log).
+    """
+    log_p = F.log_softmax(logits, dim=1)
+    return -(log_p.exp() * log_p).sum(dim=1).mean()
+
+
+def prediction_diversity(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy of the mean softmax prediction (SHOT Eq. 2, second term).
+
+    High when the batch's predictions are spread over the classes; its
+    maximum ``log(n_classes)`` is reached by a uniform mean prediction.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n, n_classes)
+
+    Returns
+    -------
+    Tensor
+        Scalar ``-sum_k pbar_k log pbar_k`` with ``pbar = mean_i softmax(logits_i)``.
+    """
+    p_mean = F.softmax(logits, dim=1).mean(dim=0)
+    # xlogy gives 0 * log 0 = 0 for classes that nobody predicts.
+    return -torch.special.xlogy(p_mean, p_mean).sum()
+
+
+def information_maximization_loss(logits: torch.Tensor) -> torch.Tensor:
+    """Information-maximisation loss: entropy minus diversity.
+
+    Minimising it makes each prediction confident and the predictions of a
+    batch diverse (Gomes et al., NIPS 2010; Liang et al., ICML 2020, Eq. 2).
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n, n_classes)
+
+    Returns
+    -------
+    Tensor
+        Scalar ``prediction_entropy(logits) - prediction_diversity(logits)``.
+    """
+    return prediction_entropy(logits) - prediction_diversity(logits)

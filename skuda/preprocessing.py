@@ -13,6 +13,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._scaling import moments, standardize_
+
 __all__ = ["ChannelStandardScaler", "FFTMagnitude"]
 
 _FLOATS = (np.float64, np.float32)
@@ -59,8 +61,8 @@ class ChannelStandardScaler(TransformerMixin, BaseEstimator):
     with_mean : bool, default=True
         Centre each channel.
     with_std : bool, default=True
-        Divide each channel by its standard deviation (constant channels are
-        left unscaled).
+        Divide each channel by its standard deviation (constant channels, with
+        a standard deviation below ``1e-8``, are left unscaled).
 
     Attributes
     ----------
@@ -102,15 +104,10 @@ class ChannelStandardScaler(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         X = _check_signals(self, X, reset=True)
-        X3 = _three_d(X)
-        axes = (0, 2)
-        n_channels = X3.shape[1]
-        mean = X3.mean(axis=axes, dtype=np.float64)
-        std = X3.std(axis=axes, dtype=np.float64)
-        self.mean_ = mean if self.with_mean else np.zeros(n_channels)
-        self.scale_ = np.where(std > 1e-12, std, 1.0) if self.with_std else None
-        if self.scale_ is None:
-            self.scale_ = np.ones(n_channels)
+        mean, std = moments(_three_d(X))
+        n_channels = len(mean)
+        self.mean_ = mean.ravel() if self.with_mean else np.zeros(n_channels)
+        self.scale_ = std.ravel() if self.with_std else np.ones(n_channels)
         return self
 
     def transform(self, X):
@@ -126,8 +123,8 @@ class ChannelStandardScaler(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = _check_signals(self, X, reset=False)
-        X3 = _three_d(X)
-        out = (X3 - self.mean_[:, None]) / self.scale_[:, None]
+        out = _three_d(X).astype(np.float64)  # a copy: standardised in place
+        standardize_(out, self.mean_[:, None], self.scale_[:, None])
         return out.reshape(X.shape).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):

@@ -8,7 +8,6 @@ source model, which may also come ready-made (``source_estimator=``).
 
 from __future__ import annotations
 
-import copy
 import math
 from collections import OrderedDict
 from numbers import Integral, Real
@@ -16,170 +15,28 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import column_or_1d
 from torch import nn
 
-from ._base import BaseDAClassifier, _moments, _output_size
-from ._batching import DomainData
-from ._net import DANet, DANetwork, map_chunks
-from ._validation import UNLABELED, check_features
-
-# -- pure functions ----------------------------------------------------------------
-
-
-def prediction_entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Mean per-row entropy of the softmax predictions (SHOT Eq. 2, first term).
-
-    Low when every row is predicted confidently.
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n, n_classes)
-
-    Returns
-    -------
-    Tensor
-        Scalar ``mean_i -sum_k p_ik log p_ik`` (natural log).
-    """
-    log_p = F.log_softmax(logits, dim=1)
-    return -(log_p.exp() * log_p).sum(dim=1).mean()
-
-
-def prediction_diversity(logits: torch.Tensor) -> torch.Tensor:
-    """Entropy of the mean softmax prediction (SHOT Eq. 2, second term).
-
-    High when the batch's predictions are spread over the classes; its
-    maximum ``log(n_classes)`` is reached by a uniform mean prediction.
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n, n_classes)
-
-    Returns
-    -------
-    Tensor
-        Scalar ``-sum_k pbar_k log pbar_k`` with ``pbar = mean_i softmax(logits_i)``.
-    """
-    p_mean = F.softmax(logits, dim=1).mean(dim=0)
-    # xlogy gives 0 * log 0 = 0 for classes that nobody predicts.
-    return -torch.special.xlogy(p_mean, p_mean).sum()
-
-
-def information_maximization_loss(logits: torch.Tensor) -> torch.Tensor:
-    """SHOT's information-maximisation loss: entropy minus diversity.
-
-    Minimising it makes each prediction confident and the predictions of a
-    batch diverse (Liang et al., 2020, Eq. 2).
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n, n_classes)
-
-    Returns
-    -------
-    Tensor
-        Scalar ``prediction_entropy(logits) - prediction_diversity(logits)``.
-    """
-    return prediction_entropy(logits) - prediction_diversity(logits)
-
-
-def shot_pseudo_labels(
-    features: torch.Tensor, logits: torch.Tensor, *, refine_rounds: int = 1
-) -> torch.Tensor:
-    """Self-supervised pseudo-labels by nearest class centroid (SHOT Eqs. 4-6).
-
-    Features are L2-normalised. Each class centroid is the mean of the
-    features weighted by that class's softmax probability; every row takes
-    the label of its nearest centroid by cosine distance. Each refinement
-    round recomputes the centroids from these hard labels and reassigns.
-    Only classes that are the arg-max of at least one row are candidates
-    (as in the authors' code), and a refinement round drops classes that
-    received no row.
-
-    Parameters
-    ----------
-    features : Tensor of shape (n, d)
-    logits : Tensor of shape (n, n_classes)
-    refine_rounds : int, default=1
-
-    Returns
-    -------
-    Tensor of shape (n,), dtype long
-        Class indices.
-    """
-    feats = F.normalize(features.flatten(1).double(), dim=1)
-    weights = F.softmax(logits.double(), dim=1)
-    n_classes = weights.shape[1]
-    candidates = torch.bincount(weights.argmax(dim=1), minlength=n_classes) > 0
-    labels = _nearest_centroid(feats, weights, candidates)
-    for _ in range(refine_rounds):
-        hard = F.one_hot(labels, n_classes).double()
-        labels = _nearest_centroid(feats, hard, candidates & (hard.sum(0) > 0))
-    return labels
-
-
-def _nearest_centroid(feats, weights, candidates):
-    centroids = weights.T @ feats / (weights.sum(dim=0)[:, None] + 1e-8)
-    similarity = feats @ F.normalize(centroids, dim=1).T
-    similarity[:, ~candidates] = -math.inf
-    return similarity.argmax(dim=1)
-
-
-# -- modules and nets ----------------------------------------------------------------
-
-
-class WeightNormLinear(nn.Module):
-    """Linear layer with weight normalisation ``w_k = g_k v_k / ||v_k||``.
-
-    The same map as ``torch.nn.utils.parametrizations.weight_norm(nn.Linear)``
-    (``dim=0``: one norm per output unit), written as a plain module because
-    parametrized modules cannot be pickled, and skuda estimators must be.
-
-    Parameters
-    ----------
-    in_features, out_features : int
-    """
-
-    def __init__(self, in_features: int, out_features: int):
-        super().__init__()
-        linear = nn.Linear(in_features, out_features)
-        self.weight_v = nn.Parameter(linear.weight.detach().clone())
-        self.weight_g = nn.Parameter(linear.weight.detach().norm(dim=1, keepdim=True))
-        self.bias = nn.Parameter(linear.bias.detach().clone())
-        self.in_features, self.out_features = in_features, out_features
-
-    def forward(self, x):
-        weight = self.weight_g * self.weight_v / self.weight_v.norm(dim=1, keepdim=True)
-        return F.linear(x, weight, self.bias)
-
-
-class _SHOTSourceNet(DANet):
-    """Source phase: label-smoothed cross-entropy on source rows."""
-
-    use_target = False
-
-    def __init__(self, module, *args, label_smoothing=0.1, **kwargs):
-        super().__init__(module, *args, **kwargs)
-        self.label_smoothing = label_smoothing
-
-    def batch_loss(self, xs, ys, xt, p):
-        logits = self.module_(xs)
-        return {
-            "task_loss": F.cross_entropy(
-                logits, ys, label_smoothing=self.label_smoothing
-            )
-        }
+from ._base import _as_signals, _float32_moments
+from ._batching import DomainData, map_chunks
+from ._docs import shared_parameters
+from ._net import DANet
+from ._network import build_encoder, output_size
+from ._two_phase import TwoPhaseDAClassifier
+from ._validation import UNLABELED, Interval, check_features
+from .losses import prediction_diversity, prediction_entropy
+from .modules import DANetwork, WeightNormLinear
+from .pseudo_labels import centroid_pseudo_labels
 
 
 class _SHOTNet(DANet):
     """Adaptation phase on target rows only, with the head frozen.
 
-    It is fitted on ``DomainData(X_tgt, pseudo_labels, None)``: the target rows
-    fill the labelled slot, and their "labels" are the current pseudo-labels,
-    refreshed in place at the start of every ``pseudo_label_interval``-th epoch
-    (the batches read them lazily). So ``batch_loss`` gets target rows as
-    ``xs`` and their pseudo-labels as ``ys``.
+    It is fitted on ``DomainData(None, None, X_tgt)``. The net owns the
+    pseudo-labels of the target rows (``pseudo_labels_``), refreshed at the
+    start of every ``pseudo_label_interval``-th epoch; the batches carry them
+    as ``batch.yt``.
     """
 
     def __init__(
@@ -189,9 +46,6 @@ class _SHOTNet(DANet):
         self.ent_par = ent_par
         self.cls_par = cls_par
         self.pseudo_label_interval = pseudo_label_interval
-
-    def target_rows(self, data):
-        return data.X_src  # the target rows fill the labelled slot here
 
     def initialize_module(self):
         super().initialize_module()
@@ -204,19 +58,25 @@ class _SHOTNet(DANet):
             if param.requires_grad:
                 yield name, param
 
+    def target_labels(self):
+        return self.pseudo_labels_
+
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.epochs_this_fit_ = 0
+        self.pseudo_labels_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
         if self.cls_par > 0:
             if self.epochs_this_fit_ % self.pseudo_label_interval == 0:
-                self.pseudo_label_change_ = self._refresh_pseudo_labels(dataset_train)
-            self.log("pseudo_label_changed", self.pseudo_label_change_)
+                self.pseudo_label_change_ = self._refresh_pseudo_labels(
+                    dataset_train.X_tgt
+                )
+            self.history.record("pseudo_label_changed", self.pseudo_label_change_)
         self.epochs_this_fit_ += 1
 
-    def _refresh_pseudo_labels(self, data):
+    def _refresh_pseudo_labels(self, X_tgt):
         """Relabel every target row (eval mode); return the fraction changed."""
         self.module_.eval()
         encoder, head = self.module_.encoder, self.module_.head
@@ -226,29 +86,27 @@ class _SHOTNet(DANet):
             return z.flatten(1), head(z)
 
         with torch.no_grad():
-            feats, logits = map_chunks(features_and_logits, data.X_src)
-        labels = shot_pseudo_labels(feats, logits)
-        first = not getattr(data, "pseudo_labelled", False)
-        changed = math.nan if first else (labels != data.y_src).double().mean().item()
-        data.y_src.copy_(labels)
-        data.pseudo_labelled = True
-        return changed
+            feats, logits = map_chunks(features_and_logits, X_tgt)
+        labels = centroid_pseudo_labels(feats, logits)
+        old = self.pseudo_labels_
+        self.pseudo_labels_ = labels
+        return math.nan if old is None else (labels != old).double().mean().item()
 
-    def batch_loss(self, xs, ys, xt, p):
-        logits = self.module_(xs)
+    def batch_loss(self, batch, p):
+        logits = self.module_(batch.xt)
         entropy, diversity = prediction_entropy(logits), prediction_diversity(logits)
-        self.log("entropy", entropy)
-        self.log("diversity", diversity)
+        self.log_batch("entropy", entropy)
+        self.log_batch("diversity", diversity)
         terms = {"im_loss": self.ent_par * (entropy - diversity)}
         if self.cls_par > 0:
-            terms["pseudo_label_loss"] = self.cls_par * F.cross_entropy(logits, ys)
+            terms["pseudo_label_loss"] = self.cls_par * F.cross_entropy(
+                logits, batch.yt
+            )
         return terms
 
 
-# -- estimator ---------------------------------------------------------------------
-
-
-class SHOTAdapter(BaseDAClassifier):
+@shared_parameters
+class SHOTAdapter(TwoPhaseDAClassifier):
     """Source hypothesis transfer (SHOT): adapt a model without the source data.
 
     SHOT keeps the source classifier (the *hypothesis*) fixed and trains only
@@ -271,10 +129,11 @@ class SHOTAdapter(BaseDAClassifier):
 
     Parameters
     ----------
-    source_estimator : fitted skuda estimator or (module, module) tuple, default=None
-        The source model to adapt (copied, never modified; ``clone`` keeps
-        the same fitted object, and a ``sklearn.frozen.FrozenEstimator``
-        wrapper is accepted). A fitted skuda
+    source_estimator : fitted estimator or (module, module) tuple, default=None
+        The source model to adapt (copied, never modified). Wrap a fitted
+        estimator in :class:`sklearn.frozen.FrozenEstimator` for
+        ``GridSearchCV`` and ``cross_val_score``, whose clones would otherwise
+        be unfitted. A fitted skuda
         estimator (e.g. :class:`SourceOnlyClassifier`, :class:`DANNClassifier`)
         contributes its encoder as feature extractor, its head as the frozen
         hypothesis and its ``classes_``. A pair ``(feature_extractor,
@@ -307,48 +166,7 @@ class SHOTAdapter(BaseDAClassifier):
         Learning rate of source training.
     adapt_lr : float, default=3e-4
         Learning rate of adaptation.
-    hidden_layer_sizes : tuple of int, default=(256,)
-        Hidden widths of the default MLP feature extractor.
-    dropout : float, default=0.1
-    batch_norm : bool, default=True
-    feature_extractor : {"wdcnn", "cnn1d"}, torch.nn.Module or None, default=None
-        The feature extractor. ``None``: the MLP (2-D input). ``"wdcnn"``
-        (:class:`skuda.modules.WDCNN`, wide first kernel, for raw vibration)
-        or ``"cnn1d"`` (:class:`skuda.modules.CNN1d`, for multichannel
-        sensors): a 1-D CNN for signals of shape ``(n_samples, n_channels,
-        length)``, or ``(n_samples, length)`` read as one channel; input
-        scaling is then per channel. A module: used instead of the MLP
-        (copied, never modified); it may take inputs of any rank and its
-        output is flattened per row.
-    feature_extractor_kwargs : dict, default=None
-        Constructor arguments of the named backbone, e.g. ``{"n_filters": 32}``
-        (``in_channels`` is set from the data). Only with a named
-        ``feature_extractor``.
-    batch_size : int, default=64
-    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
-        Used in both phases; ``"sgd"`` uses momentum 0.9 as in the paper.
-    weight_decay : float, default=1e-4
-    lr_schedule : {"dann", "constant"}, default="dann"
-        ``"dann"`` anneals each phase's rate as ``lr / (1 + 10 p) ** 0.75``.
-    device : str or torch.device, default="auto"
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, dropout and batch order of both phases; the same
-        seed gives bit-identical results on CPU.
-    verbose : int, default=0
-    callbacks : list of skorch callbacks, default=None
-        Extra callbacks, copied into each phase.
-    warm_start : bool, default=False
-        On the next ``fit``, continue adapting the adapted network (no new
-        source training).
-    input_scaling : {"pooled", "domain"} or None, default="pooled"
-        Standardise each input feature inside the estimator. With source
-        rows: ``"pooled"`` uses the statistics of both domains, ``"domain"``
-        each domain's own (rows given to ``predict`` get the target's).
-        Source-free (no source rows, so nothing to pool): the target rows are
-        standardised with their own statistics, unless the source model was
-        trained on unscaled inputs (``input_scaling=None`` or a module pair),
-        in which case ``"pooled"`` leaves them unscaled and ``"domain"`` still
-        standardises them. ``None``: inputs as given.
+    [shared parameters]
 
     Attributes
     ----------
@@ -368,7 +186,18 @@ class SHOTAdapter(BaseDAClassifier):
         (fraction of target rows whose pseudo-label changed at the last
         refresh; NaN until a second refresh) and ``lr``.
     source_history_ : skorch.History or None
-        History of source training; None for source-free fits.
+        History of source training: a copy of the source estimator's history
+        for source-free fits (None for a module pair).
+
+    Notes
+    -----
+    ``lr_schedule="dann"`` anneals the rate of each phase over that phase.
+    ``input_scaling`` with source rows: ``"pooled"`` uses the statistics of
+    both domains, ``"domain"`` each domain's own. Source-free (no source rows,
+    so nothing to pool): the target rows are standardised with their own
+    statistics, unless the source model was trained on unscaled inputs
+    (``input_scaling=None`` or a module pair), in which case ``"pooled"``
+    leaves them unscaled and ``"domain"`` still standardises them.
 
     See Also
     --------
@@ -396,16 +225,13 @@ class SHOTAdapter(BaseDAClassifier):
     """
 
     _parameter_constraints: dict = {
-        **BaseDAClassifier._parameter_constraints,
-        "source_estimator": "no_validation",  # checked in _source_parts
+        **TwoPhaseDAClassifier._parameter_constraints,
         "classes": ["array-like", None],
         "ent_par": [Interval(Real, 0, None, closed="left")],
         "cls_par": [Interval(Real, 0, None, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "bottleneck_dim": [Interval(Integral, 1, None, closed="left")],
         "pseudo_label_interval": [Interval(Integral, 1, None, closed="left")],
-        "source_epochs": [Interval(Integral, 1, None, closed="left")],
-        "adapt_lr": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -492,42 +318,56 @@ class SHOTAdapter(BaseDAClassifier):
                 "With source_estimator set, pass the target rows as X "
                 "(fit(X_tgt)); X_tgt must be None."
             )
-        if y is not None:
-            y = column_or_1d(y, warn=True)
-            if not np.all(y == UNLABELED):
-                raise ValueError(
-                    "With source_estimator set, fit takes unlabelled target rows "
-                    "only: y must be None or all -1; got labelled rows."
-                )
+        if y is not None and not np.all(column_or_1d(y, warn=True) == UNLABELED):
+            raise ValueError(
+                "With source_estimator set, fit takes unlabelled target rows "
+                "only: y must be None or all -1; got labelled rows."
+            )
         return self._fit_source_free(X)
 
     def _fit_source_free(self, X):
-        encoder, head, classes, shape, stats = self._source_parts()
+        source = self._source_model_param()
         X = check_features(self, X, name="X", reset=True, allow_nd=True)
-        X = self._as_signals(X, "X")
-        if shape is not None and X.shape[1:] != tuple(shape):
+        X = _as_signals(X, "X", self._takes_signals())
+        if source.input_shape is not None and X.shape[1:] != source.input_shape:
             raise ValueError(
                 f"X has samples of shape {X.shape[1:]}, but source_estimator was "
-                f"fitted on shape {tuple(shape)}."
+                f"fitted on shape {source.input_shape}."
             )
-        X = self._scale_target(X, stats)
-        n_out = _dry_run(encoder, head, X)
-        if classes is None:
-            classes = np.arange(n_out)
-        elif len(classes) != n_out:
-            raise ValueError(
-                f"classes has {len(classes)} labels but the classifier of "
-                f"source_estimator has {n_out} outputs."
-            )
+        X = self._scale_target(X, source)
+        classes = self._source_classes(source, source.n_outputs(X.shape[1:]))
         reuse = self._can_warm_start(classes, X.shape[1:])
         self.classes_, self.input_shape_ = classes, X.shape[1:]
-        self.source_history_ = None
-        network = None if reuse else DANetwork(encoder, head)
+        network = None
+        if not reuse:
+            source = self._given_source()
+            network = DANetwork(source.encoder, source.head)
         return self._run_training(
             lambda batch_seed: self._adapt(network, X, batch_seed)
         )
 
-    def _scale_target(self, X, source_stats):
+    def _source_classes(self, source, n_out):
+        """``classes_`` of a source-free fit: the source's, ``classes``, or 0..n-1."""
+        if source.classes is not None:
+            if self.classes is not None:
+                raise ValueError(
+                    "classes is only for a (feature_extractor, classifier) pair; "
+                    "a fitted source_estimator brings its own classes_."
+                )
+            return source.classes.copy()
+        if self.classes is None:
+            return np.arange(n_out)
+        classes = np.asarray(self.classes).copy()
+        if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
+            raise ValueError("classes must be a 1-D array of distinct labels.")
+        if len(classes) != n_out:
+            raise ValueError(
+                f"classes has {len(classes)} labels but the classifier of "
+                f"source_estimator has {n_out} outputs."
+            )
+        return classes
+
+    def _scale_target(self, X, source):
         """Source-free input scaling: the target rows' own statistics.
 
         Without source rows no pooled statistics can be formed, and reusing the
@@ -538,51 +378,16 @@ class SHOTAdapter(BaseDAClassifier):
         module pair) gets unscaled target rows unless ``input_scaling="domain"``.
         """
         if self.input_scaling is None or (
-            self.input_scaling == "pooled" and source_stats[0] is None
+            self.input_scaling == "pooled" and source.mean is None
         ):
             stats = None
         else:
-            stats = _moments(X)
+            stats = _float32_moments(X)
         return self._apply_scaling(None, X, None, stats)[1]
 
-    def _source_parts(self):
-        """Copies of (encoder, head); classes, input shape, input statistics."""
-        src = self._unwrapped_source()
-        if isinstance(src, BaseDAClassifier):
-            check_is_fitted(src)
-            if self.classes is not None:
-                raise ValueError(
-                    "classes is only for a (feature_extractor, classifier) pair; "
-                    "a fitted source_estimator brings its own classes_."
-                )
-            encoder = copy.deepcopy(src._prediction_encoder()).cpu()
-            head = copy.deepcopy(src.net_.module_.head).cpu()
-            stats = (
-                getattr(src, "input_mean_", None),
-                getattr(src, "input_scale_", None),
-            )
-            return encoder, head, src.classes_.copy(), src.input_shape_, stats
-        if (
-            isinstance(src, (tuple, list))
-            and len(src) == 2
-            and all(isinstance(m, nn.Module) for m in src)
-        ):
-            classes = None if self.classes is None else np.asarray(self.classes).copy()
-            if classes is not None and (
-                classes.ndim != 1 or len(np.unique(classes)) != len(classes)
-            ):
-                raise ValueError("classes must be a 1-D array of distinct labels.")
-            encoder, head = (copy.deepcopy(m).cpu() for m in src)
-            return encoder, head, classes, None, (None, None)
-        raise TypeError(
-            "source_estimator must be a fitted skuda estimator or a "
-            "(feature_extractor, classifier) pair of torch modules; got "
-            f"{type(src).__name__}."
-        )
-
     def _build_network(self, input_shape, n_classes):
-        features = self._build_encoder(input_shape)
-        n_features = _output_size(features, input_shape)
+        features = build_encoder(self, input_shape)
+        n_features = output_size(features, input_shape)
         encoder = nn.Sequential(
             OrderedDict(
                 features=features,
@@ -596,17 +401,12 @@ class SHOTAdapter(BaseDAClassifier):
     def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
         if reuse and X_tgt is not None:
             return self._adapt(None, X_tgt, batch_seed)
-        network = self._build_network(self.input_shape_, len(self.classes_))
-        source_net = self._make_net(
-            _SHOTSourceNet,
-            network,
+        source_net = self._source_phase(
+            DomainData(X_src, y_idx, None, device=self.device_),
             batch_seed,
-            max_epochs=self.source_epochs,
             warm_start=False,
-            label_smoothing=self.label_smoothing,
+            criterion__label_smoothing=self.label_smoothing,
         )
-        source_net.fit(DomainData(X_src, y_idx, None, device=self.device_), None)
-        self.source_history_ = source_net.history
         if X_tgt is None:
             return source_net
         return self._adapt(source_net.module_, X_tgt, batch_seed)
@@ -614,8 +414,7 @@ class SHOTAdapter(BaseDAClassifier):
     def _adapt(self, network, X_tgt, batch_seed):
         """Adapt ``network`` (None: continue ``net_``) on the target rows."""
         if network is None:
-            net = self.net_
-            net.set_params(max_epochs=self.max_epochs, lr_schedule=self.lr_schedule)
+            net = self._continue_net()
         else:
             net = self._make_net(
                 _SHOTNet,
@@ -626,26 +425,4 @@ class SHOTAdapter(BaseDAClassifier):
                 cls_par=self.cls_par,
                 pseudo_label_interval=self.pseudo_label_interval,
             )
-        placeholder = np.zeros(len(X_tgt), dtype=np.int64)  # pseudo-labels go here
-        return net.fit(DomainData(X_tgt, placeholder, None, device=self.device_), None)
-
-
-def _dry_run(encoder, head, X):
-    """Number of outputs of ``head(encoder(X[:2]))``; ValueError if it fails."""
-    was = encoder.training, head.training
-    encoder.eval(), head.eval()
-    try:
-        with torch.no_grad():
-            out = head(encoder(torch.from_numpy(X[:2])))
-    except Exception as exc:
-        raise ValueError(
-            f"source_estimator's modules failed on X of shape {X.shape}: {exc}"
-        ) from exc
-    finally:
-        encoder.train(was[0]), head.train(was[1])
-    if out.ndim != 2:
-        raise ValueError(
-            f"source_estimator's classifier must return (n, n_classes) logits; "
-            f"got shape {tuple(out.shape)}."
-        )
-    return out.shape[1]
+        return net.fit(DomainData(None, None, X_tgt, device=self.device_), None)

@@ -1,7 +1,6 @@
 """Tests of ADDAClassifier (Tzeng et al., CVPR 2017)."""
 
 import copy
-import math
 import pickle
 import warnings
 
@@ -18,10 +17,10 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from skuda import SourceOnlyClassifier
-from skuda.adda import ADDAClassifier, _ADDANet, inverted_label_loss
+from skuda.adda import ADDAClassifier, _ADDANet
 from skuda.datasets import load_domain, make_shifted_blobs
 
-FAST = dict(pretrain_epochs=5, max_epochs=3, batch_size=32, device="cpu")
+FAST = dict(source_epochs=5, max_epochs=3, batch_size=32, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -47,26 +46,6 @@ class _Snapshot(Callback):
             self.encoder = _state(m.encoder)
             self.head = _state(m.head)
             self.target = _state(m.target_encoder)
-
-
-# -- the losses ------------------------------------------------------------------
-def test_inverted_label_loss_labels_target_as_source():
-    logits = torch.tensor([0.0, 2.0, -1.0])
-    # -mean(log sigmoid(l)) = mean(log(1 + exp(-l))): every row labelled 1 (source).
-    expected = (math.log(2.0) + math.log1p(math.exp(-2.0)) + math.log1p(math.e)) / 3
-    assert inverted_label_loss(logits).item() == pytest.approx(expected, rel=1e-6)
-    assert inverted_label_loss(logits.reshape(-1, 1)).item() == pytest.approx(expected)
-    # The discriminator's own label for these rows (0, target) gives another value.
-    as_target = torch.nn.functional.binary_cross_entropy_with_logits(
-        logits, torch.zeros(3)
-    )
-    assert not math.isclose(as_target.item(), expected, rel_tol=1e-3)
-
-
-def test_inverted_label_loss_pushes_logits_towards_source():
-    logits = torch.tensor([-3.0, 0.5], requires_grad=True)
-    inverted_label_loss(logits).backward()
-    assert (logits.grad < 0).all()  # descending raises the "source" logit
 
 
 # -- the two phases --------------------------------------------------------------
@@ -109,12 +88,12 @@ def test_discriminator_is_paper_mlp(blobs):
 def test_history_of_both_phases(blobs):
     Xs, ys, Xt, _ = blobs
     clf = ADDAClassifier(random_state=0, **FAST).fit(Xs, ys, Xt)
-    assert len(clf.history_) == 3 and len(clf.pretrain_history_) == 5
+    assert len(clf.history_) == 3 and len(clf.source_history_) == 5
     for key in ("discriminator_loss", "discriminator_acc", "encoder_loss"):
         values = clf.history_[:, key]
         assert len(values) == 3 and all(np.isfinite(values))
     assert all(0 <= a <= 1 for a in clf.history_[:, "discriminator_acc"])
-    assert "task_loss" in clf.pretrain_history_[-1]
+    assert "task_loss" in clf.source_history_[-1]
 
 
 def test_prediction_and_transform_use_target_encoder(blobs):
@@ -190,7 +169,7 @@ def test_source_estimator_is_copied_not_modified(blobs, source_model):
     np.testing.assert_array_equal(source_model.predict(Xt), pred_before)
     assert clf.source_encoder_ is not source_model.net_.module_.encoder
     assert _same(_state(clf.source_encoder_), _state(source_model.net_.module_.encoder))
-    assert len(clf.pretrain_history_) == len(source_model.history_)
+    assert len(clf.source_history_) == len(source_model.history_)
 
 
 def test_source_estimator_stacked_form(blobs, source_model):
@@ -209,10 +188,11 @@ def test_bad_source_estimators(blobs, source_model):
     Xs, ys, Xt, _ = blobs
     with pytest.raises(NotFittedError, match="source_estimator is not fitted"):
         ADDAClassifier(SourceOnlyClassifier(), device="cpu").fit(Xs, ys, Xt)
-    # clone() keeps the fitted source model itself (it is read, never refitted)
+    # clone() follows scikit-learn: a plain estimator parameter is cloned
+    # unfitted, and the error says to wrap it in FrozenEstimator.
     cloned = clone(ADDAClassifier(source_model, max_epochs=1, device="cpu"))
-    assert cloned.source_estimator is source_model
-    cloned.fit(Xs, ys, Xt)
+    with pytest.raises(NotFittedError, match="FrozenEstimator"):
+        cloned.fit(Xs, ys, Xt)
     lr = LogisticRegression().fit(Xs, ys)
     with pytest.raises(TypeError, match="source_estimator"):
         ADDAClassifier(lr, device="cpu").fit(Xs, ys, Xt)
@@ -222,6 +202,22 @@ def test_bad_source_estimators(blobs, source_model):
         ADDAClassifier(source_model, device="cpu").fit(Xs, ys + 1, Xt)
     with pytest.raises(ValueError, match="adapt_betas"):
         ADDAClassifier(source_model, adapt_betas=(0.5,), device="cpu").fit(Xs, ys, Xt)
+
+
+def test_source_model_as_module_pair(blobs, source_model):
+    Xs, ys, Xt, _ = blobs
+    module = source_model.net_.module_
+    pair = (module.encoder, module.head)
+    a = ADDAClassifier(pair, max_epochs=2, random_state=0, device="cpu")
+    a.fit(Xs, ys, Xt)
+    b = ADDAClassifier(source_model, max_epochs=2, random_state=0, device="cpu")
+    b.fit(Xs, ys, Xt)
+    # The same modules, so the same result; only the scaling differs (a pair
+    # carries no statistics), hence compare with unscaled inputs.
+    assert a.source_history_ is None and a.input_mean_ is None
+    assert _same(_state(a.source_encoder_), _state(module.encoder))
+    with pytest.raises(ValueError, match="classes"):
+        ADDAClassifier(pair, device="cpu").fit(Xs, ys % 2, Xt)
 
 
 # -- collapse ----------------------------------------------------------------------
@@ -283,7 +279,7 @@ def test_warm_start_continues_adaptation_only(blobs):
     clf = ADDAClassifier(warm_start=True, random_state=0, **FAST).fit(Xs, ys, Xt)
     source = _state(clf.source_encoder_)
     clf.fit(Xs, ys, Xt)
-    assert len(clf.history_) == 6 and len(clf.pretrain_history_) == 5
+    assert len(clf.history_) == 6 and len(clf.source_history_) == 5
     assert _same(source, _state(clf.source_encoder_))
 
 

@@ -22,8 +22,8 @@ def test_epoch_length_follows_larger_domain():
 def test_larger_domain_seen_once_smaller_domain_cycled_evenly():
     it = _batches(64, 20, 16)
     src, tgt = [], []
-    for lead, xs, _, xt in it:
-        assert lead is xs and len(xs) == 16 and len(xt) == 16
+    for lead, xs, _, xt, yt in it:
+        assert lead is xs and yt is None and len(xs) == 16 and len(xt) == 16
         src.append(xs[:, 0]), tgt.append(xt[:, 0])
     src, tgt = torch.cat(src).long(), torch.cat(tgt).long()
     assert sorted(src.tolist()) == list(range(64))  # each source row exactly once
@@ -35,8 +35,8 @@ def test_larger_domain_seen_once_smaller_domain_cycled_evenly():
 
 def test_leftover_indices_carry_to_next_epoch():
     it = _batches(10, 0, 4)  # 3 batches of 4 = 12 draws per epoch over 10 rows
-    first = torch.cat([xs[:, 0] for _, xs, _, _ in it]).long()
-    second = torch.cat([xs[:, 0] for _, xs, _, _ in it]).long()
+    first = torch.cat([b.xs[:, 0] for b in it]).long()
+    second = torch.cat([b.xs[:, 0] for b in it]).long()
     stream = torch.cat([first, second])
     assert sorted(stream[:10].tolist()) == list(range(10))
     assert sorted(stream[10:20].tolist()) == list(range(10))
@@ -46,13 +46,30 @@ def test_target_only_batches_lead_with_target():
     data = DomainData(None, None, np.ones((9, 2), np.float32), device="cpu")
     batches = list(DomainBatches(data, 4, generator=torch.Generator().manual_seed(0)))
     assert len(batches) == 3
-    lead, xs, ys, xt = batches[0]
-    assert xs is None and ys is None and lead is xt
+    lead, xs, ys, xt, yt = batches[0]
+    assert xs is None and ys is None and yt is None and lead is xt
 
 
 def test_same_seed_same_batches():
-    a = [xs for _, xs, _, _ in _batches(50, 50, 8, seed=3)]
-    b = [xs for _, xs, _, _ in _batches(50, 50, 8, seed=3)]
-    c = [xs for _, xs, _, _ in _batches(50, 50, 8, seed=4)]
+    a = [b.xs for b in _batches(50, 50, 8, seed=3)]
+    b = [b.xs for b in _batches(50, 50, 8, seed=3)]
+    c = [b.xs for b in _batches(50, 50, 8, seed=4)]
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=False))
     assert not all(torch.equal(x, y) for x, y in zip(a, c, strict=False))
+
+
+def test_target_labels_travel_with_their_target_rows():
+    Xt = np.arange(9, dtype=np.float32)[:, None]
+    data = DomainData(np.zeros((4, 1), np.float32), np.zeros(4), Xt, device="cpu")
+    labels = [torch.arange(9) * 10]  # owned by the caller (the net), read per epoch
+    it = DomainBatches(
+        data,
+        4,
+        generator=torch.Generator().manual_seed(0),
+        target_labels=lambda: labels[0],
+    )
+    for batch in it:
+        assert torch.equal(batch.yt, batch.xt[:, 0].long() * 10)
+    labels[0] = torch.arange(9) * 100  # a refresh is seen by the next epoch
+    for batch in it:
+        assert torch.equal(batch.yt, batch.xt[:, 0].long() * 100)

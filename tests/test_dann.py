@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from skuda import DANNClassifier, SourceOnlyClassifier
+from skuda._batching import Batch
 from skuda.datasets import make_shifted_blobs
 from skuda.schedules import grl_lambda
 
@@ -50,7 +51,7 @@ def _domain_grads(clf, xs, ys, xt, coeff):
     net.adv_weight, net.adv_schedule = coeff, "constant"
     net.module_.train()
     net.module_.zero_grad()
-    net.batch_loss(xs, ys, xt, p=1.0)["domain_loss"].backward()
+    net.batch_loss(Batch(xs, xs, ys, xt, None), p=1.0)["domain_loss"].backward()
     enc = [p.grad.clone() for p in net.module_.encoder.parameters()]
     disc = [p.grad.clone() for p in net.module_.discriminator.parameters()]
     return enc, disc
@@ -72,11 +73,12 @@ def test_domain_gradient_reaches_encoder_reversed_and_scaled(blobs):
         torch.testing.assert_close(g3, 3.0 * g1, rtol=1e-4, atol=1e-6)
     # reversed: a step along -grad raises the discriminator's loss
     net = clf.net_
-    before = net.batch_loss(xs, y, xt, 1.0)["domain_loss"].item()
+    batch = Batch(xs, xs, y, xt, None)
+    before = net.batch_loss(batch, 1.0)["domain_loss"].item()
     with torch.no_grad():
         for p, g in zip(net.module_.encoder.parameters(), enc1, strict=True):
             p -= 1e-2 * g
-    after = net.batch_loss(xs, y, xt, 1.0)["domain_loss"].item()
+    after = net.batch_loss(batch, 1.0)["domain_loss"].item()
     assert after > before
 
 

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-
 from reference.cases import CASES, RECORD, fingerprint, run_case
 
 RECORDED = np.load(RECORD)

@@ -1,42 +1,20 @@
-"""Signal input: 1-D CNN backbones, shapes, channel scaling and transformers."""
+"""Signal input: 1-D CNN backbones, shapes and per-channel input scaling."""
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter, SourceOnlyClassifier
 from skuda.modules import WDCNN, CNN1d
-from skuda.preprocessing import ChannelStandardScaler, FFTMagnitude
 
 FAST = dict(max_epochs=1, batch_size=32, random_state=0, device="cpu")
 ESTIMATORS = {
     "dann": lambda **kw: DANNClassifier(**FAST, **kw),
     "source_only": lambda **kw: SourceOnlyClassifier(**FAST, **kw),
-    "adda": lambda **kw: ADDAClassifier(pretrain_epochs=1, **FAST, **kw),
+    "adda": lambda **kw: ADDAClassifier(source_epochs=1, **FAST, **kw),
     "shot": lambda **kw: SHOTAdapter(source_epochs=1, bottleneck_dim=16, **FAST, **kw),
 }
-
-
-def _signals(n=60, channels=None, length=256, seed=0):
-    """Three classes of noisy sines (class = frequency), (n, [channels,] length)."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 3
-    t = np.arange(length)
-    shape = (n, length) if channels is None else (n, channels, length)
-    freq = (4 + 6 * y).reshape((n,) + (1,) * (len(shape) - 1))
-    phase = rng.uniform(0, 2 * np.pi, size=shape[:-1] + (1,))
-    X = np.sin(2 * np.pi * freq * t / length + phase) + 0.3 * rng.standard_normal(shape)
-    return (3.0 * X + 10.0).astype(np.float32), y
-
-
-@pytest.fixture(scope="module")
-def signals_2d():
-    Xs, ys = _signals(seed=0)
-    Xt, yt = _signals(seed=1)
-    return Xs, ys, 1.5 * Xt, yt
 
 
 @pytest.mark.parametrize("backbone", ["wdcnn", "cnn1d"])
@@ -56,8 +34,8 @@ def test_backbones_train_and_predict_through_every_estimator(
     assert clf.transform(Xt).shape[0] == 60
 
 
-def test_multichannel_input_is_scaled_per_channel():
-    Xs, ys = _signals(channels=3, length=64)
+def test_multichannel_input_is_scaled_per_channel(make_signals):
+    Xs, ys = make_signals(channels=3, length=64)
     Xs = Xs * np.array([1.0, 10.0, 100.0], dtype=np.float32)[:, None]
     clf = DANNClassifier(
         feature_extractor="cnn1d", feature_extractor_kwargs={"n_filters": 8}, **FAST
@@ -81,8 +59,8 @@ def test_signal_backbone_learns_the_task(signals_2d):
     assert clf.score(Xs, ys) > 0.9
 
 
-def test_wrong_channel_count_at_predict_is_a_clear_error():
-    Xs, ys = _signals(channels=3, length=64)
+def test_wrong_channel_count_at_predict_is_a_clear_error(make_signals):
+    Xs, ys = make_signals(channels=3, length=64)
     clf = SourceOnlyClassifier(feature_extractor="cnn1d", **FAST).fit(Xs, ys)
     with pytest.raises(ValueError, match=r"2 channels of length 64.*3 channels"):
         clf.predict(Xs[:, :2])
@@ -90,8 +68,8 @@ def test_wrong_channel_count_at_predict_is_a_clear_error():
         clf.predict(Xs[:, 0])
 
 
-def test_3d_input_with_default_mlp_says_2d_expected():
-    Xs, ys = _signals(channels=2, length=32)
+def test_3d_input_with_default_mlp_says_2d_expected(make_signals):
+    Xs, ys = make_signals(channels=2, length=32)
     with pytest.raises(ValueError, match=r"X_src has 3 dimensions; expected 2-D"):
         DANNClassifier(**FAST).fit(Xs, ys, Xs)
     mlp = DANNClassifier(**FAST).fit(Xs[:, 0], ys, Xs[:, 0])
@@ -151,57 +129,6 @@ def test_backbone_modules_take_any_length(length):
     assert cnn(x).shape == (2, cnn.out_features)
     assert cnn.out_features == 128
     assert wd.min_length == 16
-
-
-# -- transformers ------------------------------------------------------------------
-
-
-@parametrize_with_checks([ChannelStandardScaler(), FFTMagnitude(n_bins=1, log=True)])
-def test_transformers_are_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
-def test_channel_scaler_matches_numpy():
-    rng = np.random.default_rng(0)
-    X = rng.normal([[1.0], [-5.0], [20.0]], [[1.0], [3.0], [0.1]], size=(40, 3, 50))
-    scaler = ChannelStandardScaler().fit(X)
-    mean = X.mean(axis=(0, 2))
-    std = X.std(axis=(0, 2))
-    np.testing.assert_allclose(scaler.mean_, mean)
-    np.testing.assert_allclose(scaler.scale_, std)
-    X_new = rng.normal(size=(5, 3, 70))  # another length is fine for 3-D input
-    Z = scaler.transform(X_new)
-    np.testing.assert_allclose(Z, (X_new - mean[:, None]) / std[:, None])
-    np.testing.assert_allclose(scaler.inverse_transform(Z), X_new)
-    flat = ChannelStandardScaler().fit(X[:, 1])  # 2-D: one channel
-    np.testing.assert_allclose(flat.mean_, [X[:, 1].mean()])
-    with pytest.raises(ValueError, match="3 dimensions but .* fitted on 2-D"):
-        flat.transform(X)
-    with pytest.raises(ValueError, match="3 features"):
-        scaler.transform(X[:, :2])
-
-
-def test_fft_magnitude_matches_numpy():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((6, 2, 64))
-    expected = np.abs(np.fft.rfft(X, axis=-1))
-    np.testing.assert_allclose(FFTMagnitude().fit_transform(X), expected)
-    out = FFTMagnitude(n_bins=10, log=True).fit_transform(X[:, 0])
-    np.testing.assert_allclose(out, np.log1p(expected[:, 0, :10]))
-    assert FFTMagnitude().fit_transform(X.astype(np.float32)).dtype == np.float32
-    with pytest.raises(ValueError, match="n_bins=40 exceeds the 33"):
-        FFTMagnitude(n_bins=40).fit(X)
-
-
-def test_transformers_in_a_pipeline_with_a_da_estimator(signals_2d):
-    Xs, ys, Xt, _ = signals_2d
-    X = np.vstack([Xs, Xt])
-    y = np.r_[ys, np.full(len(Xt), -1)]
-    pipe = make_pipeline(
-        FFTMagnitude(n_bins=64, log=True),
-        DANNClassifier(hidden_layer_sizes=(32,), **{**FAST, "max_epochs": 50}),
-    ).fit(X, y)
-    assert pipe.score(Xs, ys) > 0.9  # frequency features separate the sines
 
 
 # -- real data -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ ESTIMATORS = [
     DANNClassifier(**TINY),
     SourceOnlyClassifier(**TINY),
     ADDAClassifier(
-        pretrain_epochs=20,
+        source_epochs=20,
         discriminator_hidden_layer_sizes=(32,),
         **{**TINY, "max_epochs": 5},
     ),

@@ -1,9 +1,10 @@
-"""Building blocks: backbones, heads and the gradient reversal layer."""
+"""Building blocks: backbones, heads, the gradient reversal layer, the container."""
 
 from .backbones import MLP
 from .conv import WDCNN, CNN1d
 from .grl import GradientReversal, grad_reverse
-from .heads import ClassifierHead, DomainDiscriminator
+from .heads import ClassifierHead, DomainDiscriminator, WeightNormLinear
+from .network import DANetwork
 
 __all__ = [
     "MLP",
@@ -11,6 +12,8 @@ __all__ = [
     "CNN1d",
     "ClassifierHead",
     "DomainDiscriminator",
+    "DANetwork",
+    "WeightNormLinear",
     "GradientReversal",
     "grad_reverse",
 ]

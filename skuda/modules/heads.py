@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -57,3 +58,29 @@ class DomainDiscriminator(nn.Sequential):
         dropout: float = 0.0,
     ):
         super().__init__(*_mlp_logits(in_features, hidden_layer_sizes, 1, dropout))
+
+
+class WeightNormLinear(nn.Module):
+    """Linear layer with weight normalisation ``w_k = g_k v_k / ||v_k||``.
+
+    The same map as ``torch.nn.utils.parametrizations.weight_norm(nn.Linear)``
+    (``dim=0``: one norm per output unit), written as a plain module because
+    parametrized modules cannot be pickled, and skuda estimators must be. SHOT's
+    classifier (Liang et al., ICML 2020).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    """
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        linear = nn.Linear(in_features, out_features)
+        self.weight_v = nn.Parameter(linear.weight.detach().clone())
+        self.weight_g = nn.Parameter(linear.weight.detach().norm(dim=1, keepdim=True))
+        self.bias = nn.Parameter(linear.bias.detach().clone())
+        self.in_features, self.out_features = in_features, out_features
+
+    def forward(self, x):
+        weight = self.weight_g * self.weight_v / self.weight_v.norm(dim=1, keepdim=True)
+        return F.linear(x, weight, self.bias)

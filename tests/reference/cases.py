@@ -88,11 +88,11 @@ def case_dann_early_stopping(Xs, ys, Xt):
 
 
 def case_adda(Xs, ys, Xt):
-    return ADDAClassifier(pretrain_epochs=3, max_epochs=3, **FAST).fit(Xs, ys, Xt)
+    return ADDAClassifier(source_epochs=3, max_epochs=3, **FAST).fit(Xs, ys, Xt)
 
 
 def case_adda_stacked(Xs, ys, Xt):
-    clf = ADDAClassifier(pretrain_epochs=2, max_epochs=2, **FAST)
+    clf = ADDAClassifier(source_epochs=2, max_epochs=2, **FAST)
     return clf.fit(*_stacked(Xs, ys, Xt))
 
 
@@ -142,7 +142,7 @@ def case_signals_adda_cnn1d(Xs, ys, Xt):
     clf = ADDAClassifier(
         feature_extractor="cnn1d",
         feature_extractor_kwargs={"n_filters": 8, "out_channels": 16},
-        pretrain_epochs=2,
+        source_epochs=2,
         max_epochs=2,
         **FAST,
     )
@@ -156,7 +156,9 @@ def case_signals_shot_source_free(Xs, ys, Xt):
 
 
 CASES = {
-    name[len("case_") :]: fn for name, fn in globals().items() if name.startswith("case_")
+    name[len("case_") :]: fn
+    for name, fn in globals().items()
+    if name.startswith("case_")
 }
 
 

@@ -1,16 +1,14 @@
-"""Unsupervised scorers, the stacked-form splitter and early stopping (issue 7)."""
+"""skuda.selection's scorers on the stacked form, by hand and in grid searches."""
 
 import inspect
 
 import numpy as np
 import pytest
 from scipy.special import softmax
-from scipy.stats import entropy as scipy_entropy
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter, SourceOnlyClassifier
-from skuda.callbacks import UnsupervisedEarlyStopping
+from skuda import DANNClassifier, SourceOnlyClassifier
 from skuda.selection import (
     DeepEmbeddedValidationScorer,
     ImportanceWeightedScorer,
@@ -18,50 +16,10 @@ from skuda.selection import (
     ReverseValidationScorer,
     SourceAccuracyScorer,
     StackedDomainSplit,
-    SupervisedTargetAccuracyScorer,
-    entropy_score,
     get_da_scorer,
-    information_maximization_score,
-    soft_neighborhood_density,
 )
 
 NAMES = ["entropy", "im", "snd", "iwv", "dev", "rv", "source_accuracy"]
-PROBA = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.05, 0.05, 0.9]])
-
-
-# -- score functions against NumPy/SciPy references -------------------------------
-
-
-def test_entropy_and_im_match_references():
-    h = [scipy_entropy(p) for p in PROBA]
-    assert entropy_score(PROBA) == pytest.approx(-np.mean(h))
-    diversity = scipy_entropy(PROBA.mean(axis=0))
-    assert information_maximization_score(PROBA) == pytest.approx(
-        diversity - np.mean(h)
-    )
-
-
-def test_im_penalises_collapse_that_entropy_rewards():
-    collapsed = np.tile([0.98, 0.01, 0.01], (6, 1))
-    spread = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]] * 2)
-    assert entropy_score(collapsed) > entropy_score(spread)
-    assert information_maximization_score(spread) > information_maximization_score(
-        collapsed
-    )
-
-
-def test_snd_matches_loop_reference():
-    tau = 0.05
-    n = len(PROBA)
-    unit = PROBA / np.linalg.norm(PROBA, axis=1, keepdims=True)
-    ents = []
-    for i in range(n):
-        others = [j for j in range(n) if j != i]
-        sims = np.array([unit[i] @ unit[j] / tau for j in others])
-        ents.append(scipy_entropy(softmax(sims)))
-    assert soft_neighborhood_density(PROBA, tau) == pytest.approx(np.mean(ents))
-    with pytest.raises(ValueError, match="at least 2"):
-        soft_neighborhood_density(PROBA[:1])
 
 
 # -- importance weighting against a hand computation -------------------------------
@@ -139,17 +97,11 @@ def test_dev_uses_features_and_control_variate(hand_case):
     assert scorer.score_domains(_FixedModel(), Xs, ys, Xt) == pytest.approx(expected)
 
 
-def test_source_accuracy_and_supervised_target(hand_case):
+def test_source_accuracy(hand_case):
     Xs, ys, Xt = hand_case
     model = _FixedModel()
     assert SourceAccuracyScorer().score_domains(model, Xs, ys, Xt) == pytest.approx(
         np.mean(model.predict(Xs) == ys)
-    )
-    yt = model.predict(Xt)
-    oracle = SupervisedTargetAccuracyScorer(Xt, yt)
-    assert oracle(model, None, None) == 1.0
-    assert oracle(model, None, None) != SupervisedTargetAccuracyScorer(Xt, 1 - yt)(
-        model
     )
 
 
@@ -220,8 +172,10 @@ def fitted(stacked):
     return DANNClassifier(max_epochs=5, random_state=0).fit(X, y)
 
 
+@pytest.mark.parametrize("model", ["fitted", "source_model"])
 @pytest.mark.parametrize("name", NAMES)
-def test_scorers_on_stacked_form(name, fitted, stacked):
+def test_scorers_on_stacked_form(name, model, stacked, request):
+    fitted = request.getfixturevalue(model)
     X, y = stacked
     scorer = get_da_scorer(name)
     value = scorer(fitted, X, y)
@@ -255,7 +209,7 @@ def test_scorers_never_read_target_labels(fitted, blobs):
             for labels in (yt, scrambled)
         ]
         assert values[0] == values[1], name
-    oracle = [SupervisedTargetAccuracyScorer(Xt, t)(fitted) for t in (yt, scrambled)]
+    oracle = [np.mean(fitted.predict(Xt) == t) for t in (yt, scrambled)]
     assert oracle[0] != oracle[1]
 
 
@@ -317,99 +271,10 @@ def test_grid_search_with_several_scorers_and_cross_val_score(stacked):
     assert scores.shape == (3,)
 
 
-# -- splitter ---------------------------------------------------------------------
-
-
-def test_splitter_folds_split_each_domain():
-    y = np.r_[np.repeat([0, 1, 2], 10), np.full(25, -1)]
-    X = np.zeros((len(y), 2))
-    cv = StackedDomainSplit(5, random_state=0)
-    assert cv.get_n_splits() == 5
-    tests = []
-    for train, test in cv.split(X, y):
-        assert len(np.intersect1d(train, test)) == 0
-        assert len(np.union1d(train, test)) == len(y)
-        # each validation fold: 2 rows of each class and 5 target rows
-        assert np.bincount(y[test][y[test] >= 0]).tolist() == [2, 2, 2]
-        assert np.sum(y[test] == -1) == 5
-        assert np.sum(y[train] == -1) == 20
-        tests.append(test)
-    np.testing.assert_array_equal(np.sort(np.concatenate(tests)), np.arange(len(y)))
-    # reproducible with a seed, different with another
-    again = [t for _, t in StackedDomainSplit(5, random_state=0).split(X, y)]
-    other = [t for _, t in StackedDomainSplit(5, random_state=1).split(X, y)]
-    assert all(np.array_equal(a, b) for a, b in zip(tests, again, strict=True))
-    assert not all(np.array_equal(a, b) for a, b in zip(tests, other, strict=True))
-
-
-def test_splitter_transductive_target_and_unstratified():
-    y = np.r_[0, 0, 0, 0, 1, np.full(6, -1)]  # class 1 has one row: plain KFold
-    X = np.zeros((len(y), 1))
-    for train, test in StackedDomainSplit(2, target="all", random_state=0).split(X, y):
-        assert np.sum(y[train] == -1) == 6 and np.sum(y[test] == -1) == 6
-        assert np.sum(y[test] >= 0) in (2, 3)
-
-
-def test_splitter_errors():
-    X = np.zeros((6, 1))
-    with pytest.raises(ValueError, match="target rows"):
-        list(StackedDomainSplit(3).split(X, np.r_[0, 1, 0, 1, -1, -1]))
-    with pytest.raises(ValueError, match="source rows"):
-        list(StackedDomainSplit(3).split(X, np.r_[0, 1, -1, -1, -1, -1]))
-    with pytest.raises(ValueError, match="needs y"):
-        list(StackedDomainSplit(2).split(X, None))
-    with pytest.raises(ValueError, match="target must be"):
-        list(StackedDomainSplit(2, target="x").split(X, np.r_[0, 1, 0, 1, -1, -1]))
-
-
-# -- early stopping ---------------------------------------------------------------
-
-
-def test_early_stopping_stops_and_restores_best(blobs):
-    Xs, ys, Xt, _ = blobs
-    stop = UnsupervisedEarlyStopping("im", patience=3)
-    clf = DANNClassifier(max_epochs=200, random_state=0, callbacks=[stop]).fit(
-        Xs, ys, Xt
-    )
-    cb = dict(clf.net_.callbacks_)["UnsupervisedEarlyStopping"]
-    scores = clf.history_[:, "target_im"]
-    assert cb.stopped_epoch_ is not None and len(clf.history_) < 200
-    assert len(scores) == cb.stopped_epoch_ == cb.best_epoch_ + 3
-    assert cb.best_score_ == scores[cb.best_epoch_ - 1]
-    assert cb.best_score_ >= max(scores) - stop.threshold
-    # The restored weights are the best epoch's: their score is the best one.
-    assert information_maximization_score(clf.predict_proba(Xt)) == pytest.approx(
-        cb.best_score_, abs=1e-5
-    )
-    # The user's callback object is a template: it was not fitted in place.
-    assert not hasattr(stop, "best_score_")
-
-
-@pytest.mark.parametrize("Est", [ADDAClassifier, SHOTAdapter])
-def test_early_stopping_scores_the_prediction_path(Est, blobs):
-    Xs, ys, Xt, _ = blobs
-    cb = UnsupervisedEarlyStopping("entropy", patience=2, load_best=False)
-    clf = Est(max_epochs=6, random_state=0, callbacks=[cb]).fit(Xs, ys, Xt)
-    last = clf.history_[-1, "target_entropy"]
-    assert last == pytest.approx(entropy_score(clf.predict_proba(Xt)), abs=1e-5)
-
-
-def test_early_stopping_bad_parameters(blobs):
-    Xs, ys, Xt, _ = blobs
-    for kwargs, msg in [
-        ({"scoring": "dev"}, "Unknown scoring"),
-        ({"patience": 0}, "patience"),
-    ]:
-        clf = DANNClassifier(
-            max_epochs=2, callbacks=[UnsupervisedEarlyStopping(**kwargs)]
-        )
-        with pytest.raises(ValueError, match=msg):
-            clf.fit(Xs, ys, Xt)
-
-
 # -- distributed grid search ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_local_dask_cluster(stacked):
     # Not skipped when dask is missing: it is a test dependency, and a skip here
     # would hide a broken install.

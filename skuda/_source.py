@@ -1,0 +1,126 @@
+"""A trained source classifier as a value, and the source phase that makes one.
+
+ADDA and SHOT both start from a :class:`SourceModel`: trained here by a source
+phase (:class:`SourceNet`, plain or label-smoothed cross-entropy on the source
+rows), or taken from a fitted estimator -- a skuda estimator, one wrapped in
+:class:`sklearn.frozen.FrozenEstimator`, or an ``(encoder, head)`` pair of torch
+modules.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._net import DANet
+from ._network import dry_run
+
+
+class SourceNet(DANet):
+    """Source training: the criterion (cross-entropy) on labelled source rows."""
+
+    use_target = False
+
+    def batch_loss(self, batch, p):
+        return {"task_loss": self.criterion_(self.module_(batch.xs), batch.ys)}
+
+
+@dataclass
+class SourceModel:
+    """A trained source classifier and what its inputs looked like.
+
+    Attributes
+    ----------
+    encoder, head : torch.nn.Module
+        Feature extractor and classifier (logits); private copies.
+    classes : ndarray or None
+        Labels of the head's outputs; None when unknown (a module pair).
+    input_shape : tuple or None
+        Shape of one row as the encoder reads it; None when unknown.
+    mean, scale : ndarray or None
+        Standardisation applied to the inputs the encoder was trained on
+        (None: unscaled).
+    scaling : {"pooled", "domain"} or None
+        The ``input_scaling`` the source model was trained with.
+    reads_signals : bool
+        Whether the encoder reads ``(n, channels, length)`` signals.
+    history : skorch.History or None
+        History of the source training, when known.
+    """
+
+    encoder: nn.Module
+    head: nn.Module
+    classes: np.ndarray | None = None
+    input_shape: tuple | None = None
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    scaling: str | None = None
+    reads_signals: bool = False
+    history: object = None
+
+    @classmethod
+    def of(cls, source):
+        """A view of the source model in ``source`` (call :meth:`copy` to train it).
+
+        Parameters
+        ----------
+        source : fitted skuda estimator, FrozenEstimator of one, or (module, module)
+
+        Returns
+        -------
+        SourceModel
+            Its modules and arrays are the source's own objects, not copies.
+        """
+        if isinstance(source, FrozenEstimator):
+            source = source.estimator
+        if hasattr(source, "_source_model_view"):
+            check_is_fitted(
+                source,
+                msg="source_estimator is not fitted. Fit it first; if this "
+                "estimator was cloned (GridSearchCV, cross_val_score), wrap the "
+                "fitted source model in sklearn.frozen.FrozenEstimator so that "
+                "clones keep it.",
+            )
+            return source._source_model_view()
+        if (
+            isinstance(source, (tuple, list))
+            and len(source) == 2
+            and all(isinstance(m, nn.Module) for m in source)
+        ):
+            return cls(*source)
+        raise TypeError(
+            "source_estimator must be a fitted skuda estimator (optionally in a "
+            "sklearn.frozen.FrozenEstimator) or a (feature_extractor, classifier) "
+            f"pair of torch modules; got {type(source).__name__}."
+        )
+
+    def copy(self):
+        """A copy with private copies of the modules and arrays."""
+        return replace(
+            self,
+            encoder=copy.deepcopy(self.encoder),
+            head=copy.deepcopy(self.head),
+            classes=None if self.classes is None else self.classes.copy(),
+            history=copy.deepcopy(self.history),
+        )
+
+    def n_outputs(self, input_shape):
+        """Number of logits of ``head(encoder(x))``; ValueError when it fails."""
+        net = nn.Sequential(self.encoder, self.head)
+        out = dry_run(net, input_shape, what="source_estimator's modules")
+        if out.ndim != 2:
+            raise ValueError(
+                "source_estimator's classifier must return (n, n_classes) logits; "
+                f"got shape {tuple(out.shape)}."
+            )
+        return out.shape[1]
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of the rows ``x`` (no mode change)."""
+        return self.head(self.encoder(x))

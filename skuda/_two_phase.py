@@ -1,0 +1,53 @@
+"""What ADDA and SHOT share: a source model first, then an adaptation phase."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+from ._base import BaseDAClassifier
+from ._source import SourceModel, SourceNet
+from ._validation import Interval
+
+
+class TwoPhaseDAClassifier(BaseDAClassifier):
+    """Base of methods that adapt a source model: ADDA and SHOT.
+
+    The source model comes from ``source_estimator`` when it is set (see
+    :meth:`skuda._source.SourceModel.of`), else from a source phase of
+    ``source_epochs`` epochs on the labelled source rows. Subclasses implement
+    ``_train`` with the two helpers below.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDAClassifier._parameter_constraints,
+        "source_estimator": "no_validation",  # checked by SourceModel.of
+        "source_epochs": [Interval(Integral, 1, None, closed="left")],
+        "adapt_lr": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def _source_model_param(self):
+        if self.source_estimator is None:
+            return None
+        return SourceModel.of(self.source_estimator)
+
+    def _source_phase(self, data, batch_seed, **overrides):
+        """Train a fresh network on the source rows of ``data``; return the net.
+
+        Its history becomes ``source_history_``.
+        """
+        network = self._build_network(self.input_shape_, len(self.classes_))
+        net = self._make_net(
+            SourceNet, network, batch_seed, max_epochs=self.source_epochs, **overrides
+        )
+        net.fit(data, None)
+        self.source_history_ = net.history
+        return net
+
+    def _given_source(self):
+        """A private copy of the ``source_estimator``'s source model.
+
+        Its history (a copy) becomes ``source_history_``.
+        """
+        source = self._source_model_param().copy()
+        self.source_history_ = source.history
+        return source

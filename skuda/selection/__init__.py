@@ -1,0 +1,50 @@
+"""Model selection without target labels: scorers and a splitter for the stacked form.
+
+In unsupervised domain adaptation the target rows have no labels, so neither
+target accuracy (cheating) nor source accuracy (the wrong distribution) can pick
+``lambda_`` or the number of epochs. The scorers here estimate target quality
+from what is available -- labelled source rows and unlabelled target rows -- and
+plug into scikit-learn as they are::
+
+    GridSearchCV(DANNClassifier(), {"lambda_": [0.1, 0.3, 1.0]},
+                 scoring=DeepEmbeddedValidationScorer(),
+                 cv=StackedDomainSplit(5, random_state=0)).fit(X, y)
+
+Every scorer is a callable ``scorer(estimator, X, y)`` on the *stacked form*
+(rows labelled ``-1`` are target rows), returns a float where higher is better,
+and reads no target label: it never receives one.
+
+Which to use: see the user guide's "Model selection" page, which reports the
+measured regret of each scorer (``benchmarks/selection.py``).
+"""
+
+from ._importance import DeepEmbeddedValidationScorer, ImportanceWeightedScorer
+from ._reverse import ReverseValidationScorer
+from ._scorers import (
+    InformationMaximizationScorer,
+    PredictionEntropyScorer,
+    SoftNeighborhoodDensityScorer,
+    SourceAccuracyScorer,
+    get_da_scorer,
+)
+from ._scores import (
+    entropy_score,
+    information_maximization_score,
+    soft_neighborhood_density,
+)
+from ._split import StackedDomainSplit
+
+__all__ = [
+    "DeepEmbeddedValidationScorer",
+    "ImportanceWeightedScorer",
+    "InformationMaximizationScorer",
+    "PredictionEntropyScorer",
+    "ReverseValidationScorer",
+    "SoftNeighborhoodDensityScorer",
+    "SourceAccuracyScorer",
+    "StackedDomainSplit",
+    "entropy_score",
+    "get_da_scorer",
+    "information_maximization_score",
+    "soft_neighborhood_density",
+]

@@ -1,0 +1,42 @@
+"""SHOT's centroid pseudo-labels (Liang et al., ICML 2020, Eqs. 4-6)."""
+
+import numpy as np
+import torch
+
+from skuda.pseudo_labels import centroid_pseudo_labels
+
+
+def test_pseudo_labels_recover_separated_clusters():
+    gen = torch.Generator().manual_seed(0)
+    centers = torch.tensor([[5.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 5.0]])
+    y = torch.arange(60) % 3
+    feats = centers[y] + 0.3 * torch.randn(60, 3, generator=gen)
+    # A poor classifier: right on average but wrong on a quarter of the rows.
+    logits = torch.zeros(60, 3)
+    logits[torch.arange(60), y] = 1.0
+    wrong = torch.arange(60) % 4 == 0
+    logits[wrong] = torch.roll(logits[wrong], 1, dims=1)
+    assert (logits.argmax(1) != y).sum() == 15
+    assert torch.equal(centroid_pseudo_labels(feats, logits), y)
+
+
+def test_pseudo_label_refinement_corrects_soft_centroid_error():
+    # Unit vectors at these angles; the 40-degree row belongs to cluster 0.
+    angles = np.deg2rad([0, 5, 10, 40, 85, 90, 95])
+    feats = torch.tensor(np.c_[np.cos(angles), np.sin(angles)])
+    y = torch.tensor([0, 0, 0, 0, 1, 1, 1])
+    # Cluster-0 rows hedge (p = 0.55 / 0.45): the soft centroid of class 1 is
+    # pulled towards cluster 0 and captures the 40-degree row.
+    p0 = np.array([0.55] * 4 + [0.05] * 3)
+    logits = torch.tensor(np.log(np.c_[p0, 1 - p0]))
+    soft_only = centroid_pseudo_labels(feats, logits, refine_rounds=0)
+    assert soft_only[3] == 1 and torch.equal(
+        soft_only[[0, 1, 2, 4, 5, 6]], y[[0, 1, 2, 4, 5, 6]]
+    )
+    assert torch.equal(centroid_pseudo_labels(feats, logits), y)  # default: one round
+
+
+def test_pseudo_labels_skip_classes_nobody_predicts():
+    feats = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    logits = torch.tensor([[2.0, 0.0, 1.9], [2.0, 0.0, 1.9], [0.0, 2.0, 1.9]])
+    assert set(centroid_pseudo_labels(feats, logits).tolist()) <= {0, 1}
