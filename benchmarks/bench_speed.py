@@ -34,9 +34,10 @@ present; POT is its only missing one)::
     pip install --no-deps pot==0.9.7.post1
     python -c "import skada.deep" && pip check
 
-Usage: ``python benchmarks/bench_speed.py [--epochs 3] [--rounds 3] [--no-skada]
-[--no-rss] [--threads 2]``
-(skada is skipped, with a message, when it is not installed).
+Usage: ``python -m benchmarks.run --suite speed [--epochs 3] [--rounds 3]
+[--no-skada] [--no-rss] [--threads 2]`` (or ``python benchmarks/bench_speed.py``
+with the same options; skada is skipped, with a message, when it is not
+installed).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -61,9 +63,11 @@ from skuda.schedules import grl_lambda, lr_factor
 N, D, C, BS = 20_000, 50, 5, 128
 PARAMS = dict(batch_size=BS, lr=1e-3, weight_decay=1e-4, device="cpu")
 N_IT = -(-N // BS)  # iterations of a skuda / bare epoch: the unit of one "pass"
+HERE = Path(__file__).resolve().parent
 
 
 def make_data(seed=0):
+    """Draw ``(Xs, ys, Xt)``: ``N`` rows per domain, labels from a random linear map."""
     rng = np.random.default_rng(seed)
     W = rng.standard_normal((D, C))
     Xs = rng.standard_normal((N, D)).astype(np.float32)
@@ -72,16 +76,17 @@ def make_data(seed=0):
 
 
 def skuda_epochs(Xs, ys, Xt, epochs):
+    """Fit a DANNClassifier; return its epoch durations and the fitted classifier."""
     clf = DANNClassifier(max_epochs=epochs, random_state=0, **PARAMS)
     clf.fit(Xs, ys, Xt)
     return [row["dur"] for row in clf.history_], clf
 
 
 def bare_epochs(Xs, ys, Xt, epochs, return_predict=False):
-    """The same maths written as a plain PyTorch loop (no skorch, no sklearn).
+    """Train with the same maths in a plain PyTorch loop; return epoch durations.
 
-    With ``return_predict``, also returns a ``predict(X)`` function of the
-    trained networks (standardise, eval-mode forward, argmax).
+    No skorch, no sklearn. With ``return_predict``, also returns a ``predict(X)``
+    function of the trained networks (standardise, eval-mode forward, argmax).
     """
     torch.manual_seed(0)
     enc = MLP(D, (256,), dropout=0.1, batch_norm=False)  # DANNClassifier defaults
@@ -215,9 +220,12 @@ def skada_available():
 
 
 def skada_data(Xs, ys, Xt):
-    """skada's inputs: standardised rows (skada has no scaler of its own; skuda
-    and the bare loop standardise with the mean and std of both domains), the
-    source labels with -1 for target rows, and sample_domain 1 / -2."""
+    """Build skada's inputs ``(X, y, sample_domain)`` for the same problem.
+
+    Standardised rows (skada has no scaler of its own; skuda and the bare loop
+    standardise with the mean and std of both domains), the source labels with
+    -1 for target rows, and sample_domain 1 / -2.
+    """
     X = np.concatenate([Xs, Xt])
     X = ((X - X.mean(0)) / X.std(0, ddof=1)).astype(np.float32)
     y = np.concatenate([ys, np.full(len(Xt), -1)]).astype(np.int64)
@@ -226,8 +234,11 @@ def skada_data(Xs, ys, Xt):
 
 
 def skada_epochs(X, y, sd, epochs):
-    """skada.deep.DANN on the same problem; returns epoch durations, iteration
-    counts per epoch (from skorch's history) and the fitted net."""
+    """Fit skada.deep.DANN on the same problem.
+
+    Returns epoch durations, iteration counts per epoch (from skorch's history)
+    and the fitted net.
+    """
     from skada.deep import DANN
     from skada.deep.modules import GradientReversalLayer
 
@@ -257,6 +268,7 @@ def skada_epochs(X, y, sd, epochs):
 
 
 def peak_rss_of_fit(contender="skuda"):
+    """Return the peak RSS (MB) of a 2-epoch ``contender`` fit in a fresh process."""
     fit = {
         "skuda": "from bench_speed import make_data, skuda_epochs;"
         "Xs, ys, Xt = make_data(); skuda_epochs(Xs, ys, Xt, 2);",
@@ -264,7 +276,7 @@ def peak_rss_of_fit(contender="skuda"):
         "skada_epochs(*skada_data(*make_data()), 2);",
     }[contender]
     code = (
-        "import resource, sys; sys.path.insert(0, 'benchmarks');"
+        f"import resource, sys; sys.path.insert(0, {str(HERE)!r});"
         "import torch; torch.set_num_threads(2);"
         + fit
         + "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
@@ -282,8 +294,12 @@ def _median_time(fn, repeats=10):
     return statistics.median(times)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    """Time the contenders in interleaved rounds; print the comparison tables."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run --suite speed",
+        description=__doc__.splitlines()[0],
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -297,7 +313,7 @@ def main():
     parser.add_argument(
         "--no-rss", action="store_true", help="skip the peak-RSS subprocess fits"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be >= 2 (the first epoch of a fit is dropped)")
     torch.set_num_threads(args.threads)

@@ -1,27 +1,29 @@
-"""How well does each unsupervised scorer pick DANN's hyper-parameters?
+r"""Measure how well each unsupervised scorer picks DANN's hyper-parameters.
 
 Usage::
 
-    python benchmarks/selection.py                      # all tasks (~1 h, 1 core)
-    python benchmarks/selection.py --tasks oc:amazon:webcam --out sel.csv
-    python benchmarks/selection.py --table-from a.csv b.csv --plot sel.png
+    python -m benchmarks.run --suite selection          # all tasks (~1 h, 1 core)
+    python -m benchmarks.run --suite selection \
+        --tasks office_caltech:amazon:webcam --out sel.csv
+    python -m benchmarks.run --suite selection --table-from a.csv b.csv --plot sel.png
 
 For every task, DANN is fitted once per grid point (``lambda_`` x learning rate
 x two epoch budgets) on 80 % of the labelled source rows and all unlabelled
 target rows. Each scorer of :mod:`skuda.selection` then scores the fitted model
 from the held-out 20 % of the source (labelled) and the target rows
-(unlabelled); the true target accuracy is recorded next to it. Per task and
-scorer the script reports the Spearman correlation between score and target
-accuracy over the grid and the *regret*: accuracy of the best model on the
-target minus accuracy of the model the scorer picks. A CSV row per fitted
-model is written as soon as it is done, so runs can be sharded by task and
-merged with ``--table-from``.
+(unlabelled); the true target accuracy (``_common.TargetAccuracyOracle``: all
+target rows, for HAR the target subject's test rows) is recorded next to it.
+Per task and scorer the script reports the Spearman correlation between score
+and target accuracy over the grid and the *regret*: accuracy of the best model
+on the target minus accuracy of the model the scorer picks. A CSV row per
+fitted model is written as soon as it is done, so runs can be sharded by task
+and merged with ``--table-from``. Tasks are named ``dataset:source:target``
+with the names of :func:`skuda.datasets.load_domain` (``cwru:load0:load3``,
+``har:subject07:subject13``).
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import itertools
 import time
 import warnings
@@ -33,68 +35,64 @@ from scipy.stats import spearmanr
 from sklearn.model_selection import train_test_split
 
 from skuda import DANNClassifier
-from skuda.datasets import load_domain, load_har
-from skuda.preprocessing import FFTMagnitude
 from skuda.selection import get_da_scorer
 
-try:
-    from _tables import markdown_to_rst
-except ImportError:
-    from benchmarks._tables import markdown_to_rst
+if __package__:  # python -m benchmarks.run --suite selection
+    from . import _common as common
+else:  # python benchmarks/selection.py
+    import _common as common
 
 SCORERS = ["source_accuracy", "entropy", "im", "snd", "iwv", "dev", "rv"]
 TASKS = [
-    "oc:amazon:webcam",
-    "oc:caltech:amazon",
-    "oc:webcam:caltech",
-    "mu:mnist:usps",
-    "mu:usps:mnist",
+    "office_caltech:amazon:webcam",
+    "office_caltech:caltech:amazon",
+    "office_caltech:webcam:caltech",
+    "mnist_usps:mnist:usps",
+    "mnist_usps:usps:mnist",
     "cwru:load0:load3",
-    "har:7:13",
-    "har:20:5",
+    "har:subject07:subject13",
+    "har:subject20:subject05",
 ]
 LAMBDAS = (0.1, 0.3, 1.0)
 LRS = (3e-4, 1e-3)
+# dataset: (DANN parameters, the two epoch budgets of the grid); others: DEFAULT
+SETTINGS = {
+    "har": (
+        dict(feature_extractor="cnn1d", input_scaling="domain", batch_size=32),
+        (10, 30),
+    ),
+}
+DEFAULT = ({}, (30, 100))
+INITIALS = {"office_caltech": "OC", "mnist_usps": "MU"}  # table: ``OC A→W``
+COLUMNS = {
+    "task": str,
+    "seed": int,
+    "lambda_": float,
+    "lr": float,
+    "epochs": int,
+    "target_accuracy": float,
+    "fit_seconds": float,
+    **dict.fromkeys(SCORERS, float),
+}
 
 
-def load_task(spec):
-    """``(Xs, ys, Xt, Xt_test, yt_test, estimator_params, epoch_budgets)``."""
-    kind, src, tgt = spec.split(":")
-    if kind in ("oc", "mu"):
-        dataset = {"oc": "office_caltech", "mu": "mnist_usps"}[kind]
-        Xs, ys = load_domain(dataset, src)
-        Xt, yt = load_domain(dataset, tgt)
-        return Xs, ys, Xt, Xt, yt, {}, (30, 100)
-    if kind == "cwru":
-        Xs, ys = load_domain("cwru", src)
-        Xt, yt = load_domain("cwru", tgt)
-        fft = FFTMagnitude(log=True).fit(Xs)
-        return (
-            fft.transform(Xs),
-            ys,
-            fft.transform(Xt),
-            fft.transform(Xt),
-            yt,
-            {},
-            (
-                30,
-                100,
-            ),
-        )
-    if kind == "har":
-        Xs, ys, _, _ = load_har(int(src))
-        Xt, _, Xt_test, yt_test = load_har(int(tgt))
-        params = dict(feature_extractor="cnn1d", input_scaling="domain", batch_size=32)
-        return Xs, ys, Xt, Xt_test, yt_test, params, (10, 30)
-    raise ValueError(f"Unknown task {spec!r}")
+def load_task(task):
+    """``(TaskData, estimator_params, epoch_budgets)``; CWRU as log spectra."""
+    dataset = common.parse_task(task)[0]
+    data = common.load_task(task)
+    if dataset == "cwru":
+        data = common.log_spectra(data)
+    return (data, *SETTINGS.get(dataset, DEFAULT))
 
 
-def run_task(spec, seed, writer):
-    Xs, ys, Xt, Xt_test, yt_test, params, budgets = load_task(spec)
+def run_task(task, seed):
+    """Fit and score the grid on ``task``; yields a row per fitted model."""
+    data, params, budgets = load_task(task)
+    Xt = data.X_tgt
     Xs_tr, Xs_val, ys_tr, ys_val = train_test_split(
-        Xs, ys, test_size=0.2, stratify=ys, random_state=seed
+        data.X_src, data.y_src, test_size=0.2, stratify=data.y_src, random_state=seed
     )
-    rows = []
+    oracle = common.TargetAccuracyOracle(data.X_test, data.y_test)
     for lam, lr, epochs in itertools.product(LAMBDAS, LRS, budgets):
         clf = DANNClassifier(
             lambda_=lam, lr=lr, max_epochs=epochs, random_state=seed, **params
@@ -103,12 +101,12 @@ def run_task(spec, seed, writer):
         clf.fit(Xs_tr, ys_tr, Xt)
         fit_s = time.perf_counter() - t0
         row = dict(
-            task=spec,
+            task=task,
             seed=seed,
             lambda_=lam,
             lr=lr,
             epochs=epochs,
-            target_accuracy=100 * np.mean(clf.predict(Xt_test) == yt_test),
+            target_accuracy=100 * oracle(clf),
             fit_seconds=round(fit_s, 1),
         )
         for name in SCORERS:
@@ -118,14 +116,12 @@ def run_task(spec, seed, writer):
             row[name] = get_da_scorer(name, **kwargs).score_domains(
                 clf, Xs_val, ys_val, Xt
             )
-        rows.append(row)
-        writer(row)
         print(
-            f"{spec:20s} lambda={lam:<4} lr={lr:<6} epochs={epochs:<4} "
+            f"{task:30s} lambda={lam:<4} lr={lr:<6} epochs={epochs:<4} "
             f"acc={row['target_accuracy']:.1f} ({fit_s:.0f} s)",
             flush=True,
         )
-    return rows
+        yield row
 
 
 def summarise(rows):
@@ -148,12 +144,15 @@ def summarise(rows):
 
 
 def short(task):
-    """``oc:amazon:webcam`` -> ``OC A→W``, ``har:7:13`` -> ``HAR 7→13``."""
-    kind, src, tgt = task.split(":")
-    if kind in ("oc", "mu"):
-        src, tgt = src[0].upper(), tgt[0].upper()
-    src, tgt = src.removeprefix("load"), tgt.removeprefix("load")
-    return f"{kind.upper()} {src}→{tgt}"
+    """Shorten a task name for the table: ``cwru:load0:load3`` -> ``CWRU 0→3``.
+
+    Likewise ``office_caltech:amazon:webcam`` -> ``OC A→W`` and
+    ``har:subject07:subject13`` -> ``HAR 7→13``.
+    """
+    dataset, src, tgt = common.parse_task(task)
+    if dataset in INITIALS:
+        return f"{INITIALS[dataset]} {src[0].upper()}→{tgt[0].upper()}"
+    return f"{dataset.upper()} {common.short_domain(src)}→{common.short_domain(tgt)}"
 
 
 def _nanmean(values):
@@ -163,14 +162,11 @@ def _nanmean(values):
 
 
 def table(rows):
+    """``(header, body)``: regret (Spearman) per scorer and task, and the means."""
     summary = summarise(rows)
     tasks = list(dict.fromkeys(s["task"] for s in summary))
-    header = (
-        "| scorer | "
-        + " | ".join(map(short, tasks))
-        + " | **mean regret** | **mean Spearman** |"
-    )
-    lines = [header, "|---|" + "---|" * (len(tasks) + 2)]
+    header = ["scorer", *map(short, tasks), "**mean regret**", "**mean Spearman**"]
+    body = []
     for name in SCORERS:
         sel = [s for s in summary if s["scorer"] == name]
         cells = []
@@ -180,22 +176,20 @@ def table(rows):
                 f"{np.mean([s['regret'] for s in t]):.1f} "
                 f"({_nanmean([s['spearman'] for s in t]):+.2f})"
             )
-        lines.append(
-            f"| {name} | " + " | ".join(cells)
-            + f" | **{np.mean([s['regret'] for s in sel]):.2f}**"
-            + f" | **{_nanmean([s['spearman'] for s in sel]):+.2f}** |"
+        body.append(
+            [name, *cells, f"**{np.mean([s['regret'] for s in sel]):.2f}**",
+             f"**{_nanmean([s['spearman'] for s in sel]):+.2f}**"]
         )  # fmt: skip
     oracle = []
     for task in tasks:
         accs = [r["target_accuracy"] for r in rows if r["task"] == task]
         oracle.append(f"{max(accs):.1f} / {min(accs):.1f}")
-    lines.append(
-        "| *best / worst accuracy in the grid* | " + " | ".join(oracle) + " | | |"
-    )
-    return "\n".join(lines)
+    body.append(["*best / worst accuracy in the grid*", *oracle, "", ""])
+    return header, body
 
 
 def plot(rows, path):
+    """Plot regret per scorer and task and each scorer's mean Spearman to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -234,18 +228,10 @@ def plot(rows, path):
     plt.close(fig)
 
 
-def read_csv(paths):
-    rows = []
-    for path in paths:
-        with open(path, newline="") as fh:
-            for r in csv.DictReader(fh):
-                rows.append({k: (v if k == "task" else float(v)) for k, v in r.items()})
-    return rows
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=TASKS)
+    """Fit and score the grid (or read ``--table-from`` CSVs); print the table, plot."""
+    parser = common.argument_parser(__doc__, "selection")
+    parser.add_argument("--tasks", nargs="+", default=TASKS, type=common.task_type())
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default=None, help="CSV path")
@@ -257,33 +243,22 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    results = Path(__file__).parent / "results"
     if args.table_from:
-        rows = read_csv(args.table_from)
+        rows = common.read_rows(args.table_from, COLUMNS)
     else:
-        out = Path(args.out or results / "selection.csv")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(out, "w", newline="")
-        fields = ["task", "seed", "lambda_", "lr", "epochs", "target_accuracy",
-                  "fit_seconds", *SCORERS]  # fmt: skip
-        csv_writer = csv.DictWriter(fh, fieldnames=fields)
-        csv_writer.writeheader()
-
-        def writer(row):
-            csv_writer.writerow(row)
-            fh.flush()
-
+        out = Path(args.out or common.RESULTS / "selection.csv")
         rows = []
         for seed in args.seeds:
-            for spec in args.tasks:
-                rows += run_task(spec, seed, writer)
-        fh.close()
-    text = table(rows)
-    print(text)
-    plot(rows, args.plot or results / "selection.png")
+            for task in args.tasks:
+                for row in run_task(task, seed):
+                    common.append_row(out, COLUMNS, row, new=not rows)
+                    rows.append(row)
+    header, body = table(rows)
+    print(common.markdown(header, body))
+    plot(rows, args.plot or common.RESULTS / "selection.png")
     if args.docs:
         Path(args.docs).mkdir(parents=True, exist_ok=True)
-        (Path(args.docs) / "selection_table.inc").write_text(markdown_to_rst(text))
+        (Path(args.docs) / "selection_table.inc").write_text(common.rst(header, body))
         plot(rows, Path(args.docs) / "selection.png")
 
 

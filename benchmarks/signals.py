@@ -1,12 +1,14 @@
-"""Signal benchmarks: CWRU cross-load (raw vibration) and UCI HAR cross-subject.
+r"""Signal benchmarks: CWRU cross-load (raw vibration) and UCI HAR cross-subject.
 
 Usage::
 
-    python benchmarks/signals.py                                 # everything, 3 seeds
-    python benchmarks/signals.py --tasks cwru:0:2 har:2:11 --seeds 0 \\
-        --methods source_only dann
+    python -m benchmarks.run --suite signals                     # everything, 3 seeds
+    python -m benchmarks.run --suite signals --seeds 0 \
+        --tasks cwru:load0:load2 har:subject02:subject11 --methods source_only dann
+    python -m benchmarks.run --suite signals --table-from a.csv b.csv --rst t.inc
 
-Tasks are ``cwru:<src load>:<tgt load>`` and ``har:<src subject>:<tgt subject>``.
+Tasks are ``cwru:load<i>:load<j>`` and ``har:subject<ii>:subject<jj>``
+(the domain names of :func:`skuda.datasets.load_domain`).
 CWRU is run twice per method: on the raw windows with the WDCNN backbone
 (``time``) and on log ``FFTMagnitude`` spectra (513 bins) with the MLP
 (``freq``). The whole
@@ -21,8 +23,6 @@ writes a CSV under ``benchmarks/results/``.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import time
 from pathlib import Path
 
@@ -31,93 +31,89 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 
 from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter, SourceOnlyClassifier
-from skuda.datasets import load_domain, load_har
-from skuda.preprocessing import FFTMagnitude
 
-try:
-    from _tables import markdown_to_rst
-except ImportError:
-    from benchmarks._tables import markdown_to_rst
+if __package__:  # python -m benchmarks.run --suite signals
+    from . import _common as common
+else:  # python benchmarks/signals.py
+    import _common as common
 
-CWRU_TASKS = [f"cwru:{s}:{t}" for s in range(4) for t in range(4) if s != t]
+CWRU_TASKS = [
+    common.task_name("cwru", f"load{s}", f"load{t}")
+    for s in range(4)
+    for t in range(4)
+    if s != t
+]
 HAR_SCENARIOS = [
     (2, 11), (6, 23), (7, 13), (9, 18), (12, 16),
     (18, 27), (20, 5), (24, 8), (28, 27), (30, 20),
 ]  # fmt: skip
-HAR_TASKS = [f"har:{s}:{t}" for s, t in HAR_SCENARIOS]
+HAR_TASKS = [
+    common.task_name("har", f"subject{s:02d}", f"subject{t:02d}")
+    for s, t in HAR_SCENARIOS
+]
 METHODS = ("source_only", "dann", "adda", "shot")
+COLUMNS = {
+    "task": str,
+    "input": str,
+    "method": str,
+    "seed": int,
+    "accuracy": float,
+    "macro_f1": float,
+    "seconds": float,
+}
 
 
 def make_estimator(method, backbone, seed, epochs):
     """One estimator; ``backbone`` is "wdcnn", "cnn1d" or None (MLP)."""
-    common = dict(feature_extractor=backbone, random_state=seed, batch_size=32)
+    shared = dict(feature_extractor=backbone, random_state=seed, batch_size=32)
     if backbone == "cnn1d":
-        common["input_scaling"] = "domain"
+        shared["input_scaling"] = "domain"
     if method == "source_only":
-        return SourceOnlyClassifier(max_epochs=epochs, **common)
+        return SourceOnlyClassifier(max_epochs=epochs, **shared)
     if method == "dann":
         # lambda_ = 1 as in the papers for CNN encoders; the MLP keeps 0.3.
         lam = 0.3 if backbone is None else 1.0
-        return DANNClassifier(lambda_=lam, max_epochs=epochs, **common)
+        return DANNClassifier(lambda_=lam, max_epochs=epochs, **shared)
     if method == "adda":
-        return ADDAClassifier(pretrain_epochs=epochs, max_epochs=epochs // 2, **common)
+        return ADDAClassifier(source_epochs=epochs, max_epochs=epochs // 2, **shared)
     if method == "shot":
-        return SHOTAdapter(source_epochs=epochs, max_epochs=epochs // 2, **common)
+        return SHOTAdapter(source_epochs=epochs, max_epochs=epochs // 2, **shared)
     raise ValueError(f"Unknown method {method!r}; choose from {METHODS}.")
 
 
-def load_task(spec):
-    """Variants ``(input_name, backbone, Xs, ys, Xt_train, Xt_test, yt_test)``."""
-    dataset, src, tgt = spec.split(":")
-    if dataset == "cwru":
-        Xs, ys = load_domain("cwru", f"load{src}")
-        Xt, yt = load_domain("cwru", f"load{tgt}")
-        fft = FFTMagnitude(log=True).fit(Xs)
-        Fs, Ft = fft.transform(Xs), fft.transform(Xt)
-        return [
-            ("time", "wdcnn", Xs, ys, Xt, Xt, yt),
-            ("freq", None, Fs, ys, Ft, Ft, yt),
-        ]
-    if dataset == "har":
-        Xs, ys, _, _ = load_har(int(src))
-        Xt, _, Xt_test, yt_test = load_har(int(tgt))
-        return [("time", "cnn1d", Xs, ys, Xt, Xt_test, yt_test)]
-    raise ValueError(f"Unknown task {spec!r}; use cwru:<i>:<j> or har:<i>:<j>.")
+def variants(task):
+    """``[(input_name, backbone, TaskData)]``: the inputs a task is run on."""
+    data = common.load_task(task)
+    if common.parse_task(task)[0] == "har":
+        return [("time", "cnn1d", data)]
+    return [("time", "wdcnn", data), ("freq", None, common.log_spectra(data))]
 
 
-def run(tasks, seeds, methods, epochs, out=None):
+def run(tasks, seeds, methods, epochs, out):
     """Fit every (task, input, method, seed); rows are appended to ``out`` as done."""
     rows = []
-    writer = None
-    for spec in tasks:
-        for inp, backbone, Xs, ys, Xt, Xt_test, yt_test in load_task(spec):
+    for task in tasks:
+        for inp, backbone, data in variants(task):
             for method in methods:
                 for seed in seeds:
                     clf = make_estimator(method, backbone, seed, epochs)
                     t0 = time.perf_counter()
-                    clf.fit(Xs, ys, Xt)
-                    pred = clf.predict(Xt_test)
-                    rows.append(
-                        dict(
-                            task=spec,
-                            input=inp,
-                            method=method,
-                            seed=seed,
-                            accuracy=100 * accuracy_score(yt_test, pred),
-                            macro_f1=100 * f1_score(yt_test, pred, average="macro"),
-                            seconds=time.perf_counter() - t0,
-                        )
+                    clf.fit(data.X_src, data.y_src, data.X_tgt)
+                    pred = clf.predict(data.X_test)
+                    y = data.y_test
+                    r = dict(
+                        task=task,
+                        input=inp,
+                        method=method,
+                        seed=seed,
+                        accuracy=100 * accuracy_score(y, pred),
+                        macro_f1=100 * f1_score(y, pred, average="macro"),
+                        seconds=time.perf_counter() - t0,
                     )
-                    r = rows[-1]
-                    if out is not None:
-                        if writer is None:
-                            fh = open(out, "w", newline="")
-                            writer = csv.DictWriter(fh, fieldnames=list(r))
-                            writer.writeheader()
-                        writer.writerow(r)
-                        fh.flush()
+                    common.append_row(out, COLUMNS, r, new=not rows)
+                    rows.append(r)
                     print(
-                        f"{spec:10s} {inp:4s} {method:11s} seed={seed} "
+                        f"{task:24s} {inp:4s} {method:11s} seed={seed} "
                         f"acc={r['accuracy']:.1f} f1={r['macro_f1']:.1f} "
                         f"({r['seconds']:.0f} s)",
                         flush=True,
@@ -125,37 +121,24 @@ def run(tasks, seeds, methods, epochs, out=None):
     return rows
 
 
-def _fmt(values):
-    return f"{np.mean(values):.1f} ± {np.std(values):.1f}"
-
-
 def table(rows):
-    """Markdown: one line per task and input, one column per method (acc / F1)."""
+    """``(header, body)``: one line per task and input, one column per method."""
     methods = list(dict.fromkeys(r["method"] for r in rows))
     keys = list(dict.fromkeys((r["task"], r["input"]) for r in rows))
-    lines = [
-        "| task | input | " + " | ".join(f"{m} acc / F1" for m in methods) + " |",
-        "|---|---|" + "---|" * len(methods),
-    ]
+    header = ["task", "input", *(f"{m} acc / F1" for m in methods)]
 
     def cell(sel):
         if not sel:
             return "-"
         acc, f1 = [r["accuracy"] for r in sel], [r["macro_f1"] for r in sel]
-        return f"{_fmt(acc)} / {_fmt(f1)}"
+        return f"{common.mean_std(acc)} / {common.mean_std(f1)}"
 
-    for task, inp in keys:
-        cells = [
-            cell(
-                [
-                    r
-                    for r in rows
-                    if (r["task"], r["input"], r["method"]) == (task, inp, m)
-                ]
-            )
-            for m in methods
-        ]
-        lines.append(f"| {task} | {inp} | " + " | ".join(cells) + " |")
+    body = [
+        [task, inp, *(cell([r for r in rows
+                                   if (r["task"], r["input"], r["method"])
+                                   == (task, inp, m)]) for m in methods)]
+        for task, inp in keys
+    ]  # fmt: skip
     for dataset in dict.fromkeys(k[0].split(":")[0] for k in keys):
         for inp in dict.fromkeys(k[1] for k in keys if k[0].startswith(dataset)):
             cells = []
@@ -168,10 +151,8 @@ def table(rows):
                     and r["method"] == m
                 ]
                 cells.append(_avg_cell(sel))
-            lines.append(
-                f"| **{dataset} average** | {inp} | " + " | ".join(cells) + " |"
-            )
-    return "\n".join(lines)
+            body.append([f"**{dataset} average**", inp, *cells])
+    return header, body
 
 
 def _avg_cell(sel):
@@ -182,13 +163,15 @@ def _avg_cell(sel):
     for metric in ("accuracy", "macro_f1"):
         seeds = sorted({r["seed"] for r in sel})
         per_seed = [np.mean([r[metric] for r in sel if r["seed"] == s]) for s in seeds]
-        out.append(_fmt(per_seed))
+        out.append(common.mean_std(per_seed))
     return " / ".join(out)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=CWRU_TASKS + HAR_TASKS)
+    """Run the signal benchmarks and print their table (or that of ``--table-from``)."""
+    parser = common.argument_parser(__doc__, "signals")
+    parser.add_argument("--tasks", nargs="+", default=CWRU_TASKS + HAR_TASKS,
+                        type=common.task_type(("cwru", "har")))  # fmt: skip
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--epochs", type=int, default=30)
@@ -203,23 +186,15 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.table_from:
-        rows = []
-        for path in args.table_from:
-            with open(path, newline="") as fh:
-                rows += [
-                    {**r, "seed": int(r["seed"]), "accuracy": float(r["accuracy"]),
-                     "macro_f1": float(r["macro_f1"])}
-                    for r in csv.DictReader(fh)
-                ]  # fmt: skip
-        print(table(rows))
+        header, body = table(common.read_rows(args.table_from, COLUMNS))
+        print(common.markdown(header, body))
         if args.rst:
-            Path(args.rst).write_text(markdown_to_rst(table(rows)))
+            Path(args.rst).write_text(common.rst(header, body))
         return
-    out = Path(args.out or Path(__file__).parent / "results" / "signals.csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out or common.RESULTS / "signals.csv")
     rows = run(args.tasks, args.seeds, args.methods, args.epochs, out=out)
     print()
-    print(table(rows))
+    print(common.markdown(*table(rows)))
     print(f"\nwrote {out}")
 
 

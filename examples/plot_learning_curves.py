@@ -136,7 +136,7 @@ fig.tight_layout()
 # ADDA first trains a source model, then a separate target encoder against a
 # discriminator. Here the source model is trained explicitly, so that its
 # target accuracy *before* adaptation can be compared; ADDA then adapts it
-# (``pretrain_history_`` is a copy of the source model's history). ADDA keeps
+# (``source_history_`` is a copy of the source model's history). ADDA keeps
 # batch normalisation on by default, so the source model does too.
 
 source = SourceOnlyClassifier(
@@ -152,10 +152,10 @@ print(sorted(adda.history_[-1].keys()))
 # ``discriminator_loss`` and ``encoder_loss`` (the target encoder's
 # inverted-label loss: low when it fools the discriminator).
 
-pre, ad = adda.pretrain_history_, adda.history_
+src_h, ad = adda.source_history_, adda.history_
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-axes[0].plot(np.arange(1, len(pre) + 1), pre[:, "task_loss"], color="tab:blue")
-axes[0].set_title("Phase 1: source pre-training")
+axes[0].plot(np.arange(1, len(src_h) + 1), src_h[:, "task_loss"], color="tab:blue")
+axes[0].set_title("Phase 1: source training")
 axes[0].set_xlabel("epoch")
 axes[0].set_ylabel("source cross-entropy")
 

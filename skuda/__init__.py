@@ -4,6 +4,7 @@ from .adda import ADDAClassifier
 from .baseline import SourceOnlyClassifier
 from .dann import DANNClassifier
 from .exceptions import CollapseWarning, TrainingDivergedError
+from .mcc import MCCClassifier
 from .shot import SHOTAdapter
 
 __version__ = "0.1.0"
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ADDAClassifier",
     "DANNClassifier",
+    "MCCClassifier",
     "SHOTAdapter",
     "SourceOnlyClassifier",
     "CollapseWarning",

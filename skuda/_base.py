@@ -9,19 +9,18 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import TransformerTags
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._batching import DomainData, map_chunks
+from ._batching import DomainData
 from ._device import draw_seeds, resolve_device, seeded
+from ._inference import InferenceMixin
 from ._net import AnnealedLR
 from ._network import build_encoder, output_size
-from ._scaling import moments, standardize_
-from ._source import SourceModel
+from ._scaling import float32_moments, standardize_
 from ._validation import (
     Interval,
     StrOptions,
+    as_signals,
     check_features,
     check_source_labels,
     n_rows,
@@ -37,7 +36,7 @@ _OPTIMIZERS = {
 }
 
 
-class BaseDAClassifier(ClassifierMixin, BaseEstimator):
+class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
     """Base class of skuda's domain-adaptation classifiers.
 
     Subclasses set ``_net_class`` (a :class:`skuda._net.DANet` subclass with the
@@ -129,7 +128,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         return self.fit(X, y, X_tgt).transform(X)
 
     def _source_model_param(self):
-        """The source model this fit starts from, or None (train one)."""
+        """Return the source model this fit starts from, or None (train one)."""
         return None
 
     def _takes_signals(self):
@@ -144,7 +143,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _check_domains(self, X_src, X_tgt):
-        """Validated float32 copies of both domains, in the network's shape."""
+        """Return validated float32 copies of both domains, in the network's shape."""
         source = self._source_model_param()
         allow_nd = self.feature_extractor is not None or (
             source is not None and len(source.input_shape or ()) > 1
@@ -156,9 +155,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
                 expected=X_src.shape[1:],
             )  # fmt: skip
         signals = self._takes_signals()
-        return _as_signals(X_src, "X_src", signals), _as_signals(
-            X_tgt, "X_tgt", signals
-        )
+        return as_signals(X_src, "X_src", signals), as_signals(X_tgt, "X_tgt", signals)
 
     def _fit_domains(self, X_src, y_src, X_tgt):
         X_src, X_tgt = self._check_domains(X_src, X_tgt)
@@ -177,8 +174,11 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _run_training(self, train):
-        """Resolve ``device_``, run ``train(batch_seed)`` in the seeded RNG context
-        and store the net it returns as ``net_`` (and its history)."""
+        """Run ``train(batch_seed)`` in the seeded RNG context; store the net.
+
+        Resolves ``device_`` first, and stores the net ``train`` returns as
+        ``net_`` (and its history as ``history_``).
+        """
         self.device_ = resolve_device(self.device)
         seed, batch_seed = draw_seeds(self.random_state)
         with seeded(seed, self.device_):
@@ -203,7 +203,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         return net.fit(data, None)
 
     def _continue_net(self, lr_schedule=None):
-        """The fitted ``net_``, set up to train for ``max_epochs`` more epochs."""
+        """Return the fitted ``net_``, set up to train ``max_epochs`` more epochs."""
         net = self.net_
         net.set_params(
             max_epochs=self.max_epochs, callbacks=self._callbacks(lr_schedule)
@@ -223,16 +223,18 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         if mode is None:
             return self._apply_scaling(X_src, X_tgt, None, None)
         if mode == "pooled" and X_tgt is not None:
-            src_stats = tgt_stats = _float32_moments(X_src, X_tgt)
+            src_stats = tgt_stats = float32_moments(X_src, X_tgt)
         else:
-            src_stats = _float32_moments(X_src)
-            tgt_stats = _float32_moments(X_tgt) if X_tgt is not None else src_stats
+            src_stats = float32_moments(X_src)
+            tgt_stats = float32_moments(X_tgt) if X_tgt is not None else src_stats
         return self._apply_scaling(X_src, X_tgt, src_stats, tgt_stats)
 
     def _apply_scaling(self, X_src, X_tgt, src_stats, tgt_stats):
-        """Standardise each domain in place with its ``(mean, std)`` (None: leave
-        it); the target statistics become ``input_mean_``/``input_scale_``,
-        which ``predict`` and ``transform`` apply to new rows."""
+        """Standardise each domain in place with its ``(mean, std)`` (None: leave it).
+
+        The target statistics become ``input_mean_``/``input_scale_``, which
+        ``predict`` and ``transform`` apply to new rows.
+        """
         self.input_mean_, self.input_scale_ = tgt_stats or (None, None)
         if src_stats is not None and X_src is not None:
             X_src = standardize_(X_src, *src_stats)
@@ -265,7 +267,7 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         return {}
 
     def _net_params(self):
-        """Method parameters passed to the net's constructor."""
+        """Return the method parameters passed to the net's constructor."""
         return {}
 
     def _optimizer_params(self):
@@ -276,14 +278,14 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         return params
 
     def _callbacks(self, lr_schedule=None):
-        """The user's callbacks (copied) plus the lr annealing when it is on."""
+        """Return the user's callbacks (copied) plus the lr annealing when it is on."""
         callbacks = copy.deepcopy(self.callbacks) or []
         if (lr_schedule or self.lr_schedule) == "dann":
             callbacks.append(("lr_schedule", AnnealedLR()))
         return callbacks
 
     def _make_net(self, net_class, network, batch_seed, lr_schedule=None, **overrides):
-        """A ``net_class`` around ``network`` with this estimator's settings.
+        """Build a ``net_class`` around ``network`` with this estimator's settings.
 
         ``overrides`` replace any constructor argument (e.g. ``max_epochs`` or
         ``lr`` of a second training phase); ``lr_schedule`` replaces the
@@ -306,115 +308,14 @@ class BaseDAClassifier(ClassifierMixin, BaseEstimator):
         params.update(overrides)
         return net_class(network, **params)
 
-    # -- inference ---------------------------------------------------------------
-    def __sklearn_is_fitted__(self):
-        # ``lambda_`` ends in "_" but is a parameter, so name-based checks mislead.
-        return hasattr(self, "net_")
 
-    def _prediction_encoder(self):
-        """The encoder used on new rows (ADDA overrides it with its target encoder)."""
-        return self.net_.module_.encoder
+def store_parameters(estimator, arguments):
+    """Store each ``__init__`` argument as the attribute of the same name.
 
-    def _source_model_view(self):
-        """This fitted classifier as a :class:`SourceModel` (modules not copied)."""
-        return SourceModel(
-            encoder=self._prediction_encoder(),
-            head=self.net_.module_.head,
-            classes=self.classes_,
-            input_shape=tuple(self.input_shape_),
-            mean=self.input_mean_,
-            scale=self.input_scale_,
-            scaling=self.input_scaling,
-            reads_signals=self._takes_signals(),
-            history=self.history_,
-        )
-
-    def _infer(self, X, fn):
-        X = check_features(
-            self, X, name="X", reset=False, allow_nd=len(self.input_shape_) > 1
-        )
-        if self.input_mean_ is not None:
-            X = standardize_(X, self.input_mean_, self.input_scale_)
-        self.net_.module_.eval()
-        with torch.inference_mode():
-            out = map_chunks(
-                lambda xb: fn(torch.from_numpy(xb).to(self.device_)).float().cpu(), X
-            )
-        return out.numpy()
-
-    def _logits(self, X):
-        """Class logits of the rows of ``X``, shape (n_samples, n_classes)."""
-        check_is_fitted(self)
-        encoder, head = self._prediction_encoder(), self.net_.module_.head
-        return self._infer(X, lambda x: head(encoder(x)))
-
-    def predict_proba(self, X):
-        """Class probabilities of the rows of ``X`` (any domain).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
-        logits = torch.from_numpy(self._logits(X)).double()
-        return torch.softmax(logits, dim=1).numpy()
-
-    def predict(self, X):
-        """Predicted class of each row of ``X`` (any domain).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        logits = self._logits(X)  # checks that the estimator is fitted
-        return self.classes_[logits.argmax(axis=1)]
-
-    def transform(self, X):
-        """Learned features of the rows of ``X`` (the encoder's output).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_learned_features)
-        """
-        check_is_fitted(self)
-        encoder = self._prediction_encoder()
-        return self._infer(X, lambda x: encoder(x).flatten(1))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = False
-        # ``transform`` returns the learned features (float32, like the network).
-        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
-        return tags
-
-
-def _as_signals(X, name, signals):
-    """``X`` as ``(n, channels, length)`` when the backbone reads signals."""
-    if X is None or not signals:
-        return X
-    if X.ndim == 2:
-        return X.reshape(X.shape[0], 1, X.shape[1])
-    if X.ndim != 3:
-        raise ValueError(
-            f"{name} has shape {X.shape}; a signal backbone takes "
-            "(n_samples, n_channels, length) or (n_samples, length) arrays."
-        )
-    return X
-
-
-def _float32_moments(*arrays):
-    mean, std = moments(*arrays)
-    return mean.astype(np.float32), std.astype(np.float32)
+    ``arguments`` is ``locals()`` at the top of ``__init__``. scikit-learn's
+    convention, kept: ``__init__`` only stores its parameters, unchanged; the
+    signature stays explicit (``get_params`` and ``clone`` read it).
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)

@@ -81,7 +81,7 @@ class _IndexStream:
         self.buffer = torch.empty(0, dtype=torch.long, device=device)
 
     def take(self, k):
-        """The next ``k`` indices of the stream, as one tensor."""
+        """Return the next ``k`` indices of the stream, as one tensor."""
         parts, have = [self.buffer], self.buffer.numel()
         while have < k:
             perm = torch.randperm(self.n, generator=self.generator).to(self.device)
@@ -135,7 +135,7 @@ class DomainBatches:
 
 
 def n_iterations(n_src, n_tgt, batch_size):
-    """Iterations in one epoch: ``ceil(max(n_src, n_tgt) / batch_size)``."""
+    """Count the iterations in one epoch: ``ceil(max(n_src, n_tgt) / batch_size)``."""
     return max(1, math.ceil(max(n_src, n_tgt) / batch_size))
 
 

@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 
 
 def resolve_device(device):
-    """The torch device for the ``device`` parameter (``"auto"``: CUDA if any)."""
+    """Resolve the ``device`` parameter to a torch device (``"auto"``: CUDA if any)."""
     if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:

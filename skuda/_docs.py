@@ -100,7 +100,7 @@ MARKER = "[shared parameters]"
 
 
 def entry(name, default, indent="    "):
-    """The numpydoc entry of shared parameter ``name`` with its ``default``."""
+    """Format the numpydoc entry of shared parameter ``name`` with its ``default``."""
     kind, text = SHARED[name]
     body = textwrap.fill(text, 88 - 2 * len(indent) - 4)
     return f"{indent}{name} : {kind}, default={default!r}\n" + textwrap.indent(

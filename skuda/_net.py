@@ -68,7 +68,7 @@ class DANet(NeuralNet):
         return None
 
     def target_rows(self, data):
-        """The unlabelled target rows of ``data`` (a :class:`DomainData`), or None.
+        """Return the unlabelled target rows of ``data`` (:class:`DomainData`) or None.
 
         Read by callbacks that score the target, e.g.
         :class:`skuda.callbacks.UnsupervisedEarlyStopping`.
@@ -170,7 +170,7 @@ class DANet(NeuralNet):
 
 
 def _epoch_value(name, values):
-    """An epoch's summary of batch values: the last learning rate, else the mean."""
+    """Summarise an epoch's batch values: the last learning rate, else the mean."""
     if name == "lr":
         return values[-1]
     if isinstance(values[0], torch.Tensor):

@@ -13,7 +13,7 @@ from .modules.conv import BACKBONES
 
 
 def build_encoder(estimator, input_shape):
-    """A fresh encoder: a named signal backbone, a module's copy, or the MLP.
+    """Build a fresh encoder: a named signal backbone, a module's copy, or the MLP.
 
     Reads ``feature_extractor``, ``feature_extractor_kwargs``,
     ``hidden_layer_sizes``, ``dropout`` and ``batch_norm`` of ``estimator``.
@@ -85,7 +85,7 @@ def output_size(encoder, input_shape):
 
 
 def dry_run(module, input_shape, *, what):
-    """``module`` applied in eval mode to two zero rows of ``input_shape``.
+    """Return ``module``'s output on two zero rows of ``input_shape``, in eval mode.
 
     Leaves the module's train/eval mode as it was; a failure becomes a
     ValueError naming ``what``.

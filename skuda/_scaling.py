@@ -38,6 +38,12 @@ def moments(*arrays):
     return mean, std
 
 
+def float32_moments(*arrays):
+    """:func:`moments` as float32, the dtype of the network's inputs."""
+    mean, std = moments(*arrays)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
 def standardize_(X, mean, scale):
     """Standardise ``X`` in place with ``(X - mean) / scale``; return ``X``."""
     X -= mean

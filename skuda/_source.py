@@ -66,7 +66,7 @@ class SourceModel:
 
     @classmethod
     def of(cls, source):
-        """A view of the source model in ``source`` (call :meth:`copy` to train it).
+        """View the source model in ``source`` (call :meth:`copy` to train it).
 
         Parameters
         ----------
@@ -101,7 +101,7 @@ class SourceModel:
         )
 
     def copy(self):
-        """A copy with private copies of the modules and arrays."""
+        """Return a copy with private copies of the modules and arrays."""
         return replace(
             self,
             encoder=copy.deepcopy(self.encoder),
@@ -111,7 +111,7 @@ class SourceModel:
         )
 
     def n_outputs(self, input_shape):
-        """Number of logits of ``head(encoder(x))``; ValueError when it fails."""
+        """Count the logits of ``head(encoder(x))``; ValueError when it fails."""
         net = nn.Sequential(self.encoder, self.head)
         out = dry_run(net, input_shape, what="source_estimator's modules")
         if out.ndim != 2:

@@ -44,7 +44,7 @@ class TwoPhaseDAClassifier(BaseDAClassifier):
         return net
 
     def _given_source(self):
-        """A private copy of the ``source_estimator``'s source model.
+        """Return a private copy of the ``source_estimator``'s source model.
 
         Its history (a copy) becomes ``source_history_``.
         """

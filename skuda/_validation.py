@@ -17,6 +17,7 @@ from sklearn.utils.validation import _check_feature_names, _check_n_features
 
 __all__ = [
     "UNLABELED",
+    "as_signals",
     "HasMethods",
     "Interval",
     "StrOptions",
@@ -38,25 +39,7 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
     The result never shares memory with ``X``: nothing the caller passed can be
     modified by later work on it.
     """
-    if X is None:
-        raise ValueError(
-            f"{name} is None; expected an array of shape (n_samples, ...)."
-        )
-    if sp.issparse(X):
-        raise TypeError(
-            f"{name} is a sparse matrix. Sparse data was passed for {name}, but dense "
-            "data is required: skuda's networks take dense input (use X.toarray())."
-        )
-    dtype = getattr(X, "dtype", None)
-    if dtype is not None and dtype.kind in "USc":
-        raise TypeError(f"{name} has dtype {dtype}; expected numeric features.")
-    ndim = _ndim(X)
-    if not allow_nd and ndim > 2:
-        raise ValueError(
-            f"{name} has {ndim} dimensions; expected 2-D input (n_samples, "
-            "n_features). Signals of shape (n_samples, n_channels, length) need a "
-            "signal backbone (feature_extractor='wdcnn' or 'cnn1d') or a module."
-        )
+    _reject_kind(X, name, allow_nd)
     _check_feature_names(estimator, X, reset=reset)
     X = check_array(
         X,
@@ -82,8 +65,38 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
                 f"{type(estimator).__name__} was fitted on shape {fitted_shape}."
             )
         return X
-    # Rows of a network that reads signals: (n, length) is one channel, and
-    # (n, 1, length) is accepted after a fit on (n, length) rows.
+    return _fitted_signal_rows(estimator, X, name, fitted_shape)
+
+
+def _reject_kind(X, name, allow_nd):
+    """Raise for input of the wrong kind: None, sparse, text, too many dims."""
+    if X is None:
+        raise ValueError(
+            f"{name} is None; expected an array of shape (n_samples, ...)."
+        )
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix. Sparse data was passed for {name}, but dense "
+            "data is required: skuda's networks take dense input (use X.toarray())."
+        )
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and dtype.kind in "USc":
+        raise TypeError(f"{name} has dtype {dtype}; expected numeric features.")
+    ndim = _ndim(X)
+    if not allow_nd and ndim > 2:
+        raise ValueError(
+            f"{name} has {ndim} dimensions; expected 2-D input (n_samples, "
+            "n_features). Signals of shape (n_samples, n_channels, length) need a "
+            "signal backbone (feature_extractor='wdcnn' or 'cnn1d') or a module."
+        )
+
+
+def _fitted_signal_rows(estimator, X, name, fitted_shape):
+    """Check rows for a fitted network that reads signals; return them shaped.
+
+    ``(n, length)`` is one channel, and ``(n, 1, length)`` is accepted after a
+    fit on ``(n, length)`` rows.
+    """
     if X.ndim == 2 and fitted_shape == (1, X.shape[1]):
         return X.reshape(X.shape[0], 1, X.shape[1])
     if X.shape[1:] == fitted_shape:
@@ -176,7 +189,7 @@ def split_stacked(X, y):
 
 
 def n_rows(X):
-    """Number of rows of an array, DataFrame, sparse matrix or list."""
+    """Count the rows of an array, DataFrame, sparse matrix or list."""
     if hasattr(X, "shape") and len(X.shape) > 0:
         return X.shape[0]
     return len(X)
@@ -200,3 +213,17 @@ def _take_rows(X, mask):
     if sp.issparse(X):
         return X[np.flatnonzero(mask)]
     return X[mask]
+
+
+def as_signals(X, name, signals):
+    """``X`` as ``(n, channels, length)`` when the backbone reads ``signals``."""
+    if X is None or not signals:
+        return X
+    if X.ndim == 2:
+        return X.reshape(X.shape[0], 1, X.shape[1])
+    if X.ndim != 3:
+        raise ValueError(
+            f"{name} has shape {X.shape}; a signal backbone takes "
+            "(n_samples, n_channels, length) or (n_samples, length) arrays."
+        )
+    return X

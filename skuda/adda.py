@@ -10,11 +10,12 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _float32_moments
+from ._base import store_parameters
 from ._batching import DomainData, map_chunks
 from ._docs import shared_parameters
 from ._net import DANet
 from ._network import check_sizes, output_size
+from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
 from ._validation import Interval
 from .exceptions import CollapseWarning
@@ -103,7 +104,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
        "source"). Source encoder and classifier are frozen (no gradients, eval
        mode), for ``max_epochs`` epochs.
 
-    Predictions, probabilities and :meth:`transform` use the target encoder
+    Predictions, probabilities and ``transform`` use the target encoder
     followed by the source classifier, for rows of any domain.
 
     Parameters
@@ -116,7 +117,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         a pair ``(feature_extractor, classifier)`` of torch modules whose
         outputs are the classes of ``y_src`` in sorted order. It is copied,
         never modified. A skuda classifier must have been fitted on the same
-        input shape and classes as the rows passed to :meth:`fit`. The
+        input shape and classes as the rows passed to ``fit``. The
         parameters that build and train a source network (``hidden_layer_sizes``
         ... ``feature_extractor``, ``source_epochs``, ``lr``) are then unused.
     source_epochs : int, default=100
@@ -236,28 +237,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         input_scaling="pooled",
         feature_extractor_kwargs=None,
     ):
-        self.source_estimator = source_estimator
-        self.source_epochs = source_epochs
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.adapt_lr = adapt_lr
-        self.adapt_betas = adapt_betas
-        self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.feature_extractor = feature_extractor
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.input_scaling = input_scaling
-        self.feature_extractor_kwargs = feature_extractor_kwargs
+        store_parameters(self, locals())
 
     # -- fitting -----------------------------------------------------------------
     def _fit_scaling(self, X_src, X_tgt):
@@ -266,8 +246,8 @@ class ADDAClassifier(TwoPhaseDAClassifier):
             return super()._fit_scaling(X_src, X_tgt)
         _check_source_shape(source, X_src.shape[1:])
         if source.scaling == "domain":
-            src_stats = _float32_moments(X_src)
-            tgt_stats = _float32_moments(X_tgt) if X_tgt is not None else src_stats
+            src_stats = float32_moments(X_src)
+            tgt_stats = float32_moments(X_tgt) if X_tgt is not None else src_stats
         elif source.mean is None:
             src_stats = tgt_stats = None
         else:

@@ -79,6 +79,7 @@ class UnsupervisedEarlyStopping(Callback):
         self.max_rows = max_rows
 
     def initialize(self):
+        """Check ``scoring`` and ``patience`` (skorch calls this on net init)."""
         if self.scoring not in _TARGET_SCORES:
             raise ValueError(
                 f"Unknown scoring {self.scoring!r} for UnsupervisedEarlyStopping; "
@@ -89,6 +90,7 @@ class UnsupervisedEarlyStopping(Callback):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Reset the best score, the counters and the saved weights."""
         self.best_score_ = -math.inf
         self.best_epoch_ = 0
         self.stopped_epoch_ = None
@@ -97,6 +99,7 @@ class UnsupervisedEarlyStopping(Callback):
         self._epoch = 0
 
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
+        """Score and record the target predictions; stop once they stall."""
         rows = net.target_rows(dataset_train) if dataset_train is not None else None
         if rows is None:
             return
@@ -127,6 +130,7 @@ class UnsupervisedEarlyStopping(Callback):
             raise KeyboardInterrupt
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Restore the best epoch's weights if ``load_best``; drop the saved copy."""
         if self.load_best and self._best_state is not None:
             net.module_.load_state_dict(self._best_state)
         self._best_state = None

@@ -6,7 +6,7 @@ from numbers import Real
 
 import torch
 
-from ._base import BaseDAClassifier
+from ._base import BaseDAClassifier, store_parameters
 from ._docs import shared_parameters
 from ._net import DANet
 from ._network import check_sizes
@@ -151,26 +151,7 @@ class DANNClassifier(BaseDAClassifier):
         input_scaling="pooled",
         feature_extractor_kwargs=None,
     ):
-        self.lambda_ = lambda_
-        self.lambda_schedule = lambda_schedule
-        self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.feature_extractor = feature_extractor
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.input_scaling = input_scaling
-        self.feature_extractor_kwargs = feature_extractor_kwargs
+        store_parameters(self, locals())
 
     def _extra_modules(self, n_features):
         sizes = check_sizes(

@@ -15,6 +15,7 @@ from .datasets import make_shifted_blobs
 
 
 def main(argv=None):
+    """Fit source-only and DANN models for each seed; print their target accuracy."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds")
     parser.add_argument("--epochs", type=int, default=40)

@@ -16,6 +16,7 @@ __all__ = [
     "domain_adversarial_loss",
     "information_maximization_loss",
     "inverted_label_loss",
+    "minimum_class_confusion_loss",
     "prediction_diversity",
     "prediction_entropy",
 ]
@@ -142,3 +143,37 @@ def information_maximization_loss(logits: torch.Tensor) -> torch.Tensor:
         Scalar ``prediction_entropy(logits) - prediction_diversity(logits)``.
     """
     return prediction_entropy(logits) - prediction_diversity(logits)
+
+
+def minimum_class_confusion_loss(
+    logits: torch.Tensor, temperature: float = 2.5
+) -> torch.Tensor:
+    """Minimum class confusion (MCC) loss of a batch of target predictions.
+
+    Following Jin et al. (ECCV 2020), Eqs. 2-8: probabilities are
+    temperature-scaled, ``p = softmax(logits / T)``; each row is weighted by
+    ``1 + exp(-H(p_i))`` (confident rows count more; weights normalised to sum
+    to the batch size and not differentiated); the class-confusion matrix
+    ``C = p^T W p`` is normalised per row (category normalisation), and the
+    loss is the mean over classes of the off-diagonal mass of each row, i.e.
+    how often two classes are predicted together.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n, n_classes)
+    temperature : float, default=2.5
+        Probability rescaling ``T`` (the authors' default).
+
+    Returns
+    -------
+    Tensor
+        Scalar loss in [0, 1 - 1/n_classes]; 0 when no two classes share a row.
+    """
+    n, n_classes = logits.shape
+    proba = F.softmax(logits / temperature, dim=1)
+    entropy = -torch.special.xlogy(proba, proba).sum(dim=1).detach()
+    weights = 1.0 + torch.exp(-entropy)
+    weights = n * weights / weights.sum()
+    confusion = (proba * weights[:, None]).T @ proba
+    confusion = confusion / confusion.sum(dim=1, keepdim=True)
+    return (confusion.sum() - confusion.trace()) / n_classes

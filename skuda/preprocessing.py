@@ -145,6 +145,7 @@ class ChannelStandardScaler(TransformerMixin, BaseEstimator):
         return out.reshape(X.shape).astype(X.dtype, copy=False)
 
     def __sklearn_tags__(self):
+        """Declare that float64 and float32 inputs keep their dtype."""
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
@@ -241,9 +242,11 @@ class FFTMagnitude(TransformerMixin, BaseEstimator):
         return self.n_bins
 
     def __sklearn_is_fitted__(self):
+        """Return whether ``fit`` has run (read by ``check_is_fitted``)."""
         return hasattr(self, "n_dims_in_")
 
     def __sklearn_tags__(self):
+        """Declare that float64 and float32 inputs keep their dtype."""
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

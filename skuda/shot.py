@@ -18,13 +18,14 @@ import torch.nn.functional as F
 from sklearn.utils.validation import column_or_1d
 from torch import nn
 
-from ._base import _as_signals, _float32_moments
+from ._base import store_parameters
 from ._batching import DomainData, map_chunks
 from ._docs import shared_parameters
 from ._net import DANet
 from ._network import build_encoder, output_size
+from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
-from ._validation import UNLABELED, Interval, check_features
+from ._validation import UNLABELED, Interval, as_signals, check_features
 from .losses import prediction_diversity, prediction_entropy
 from .modules import DANetwork, WeightNormLinear
 from .pseudo_labels import centroid_pseudo_labels
@@ -264,32 +265,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         input_scaling="pooled",
         feature_extractor_kwargs=None,
     ):
-        self.source_estimator = source_estimator
-        self.classes = classes
-        self.ent_par = ent_par
-        self.cls_par = cls_par
-        self.label_smoothing = label_smoothing
-        self.bottleneck_dim = bottleneck_dim
-        self.pseudo_label_interval = pseudo_label_interval
-        self.source_epochs = source_epochs
-        self.max_epochs = max_epochs
-        self.lr = lr
-        self.adapt_lr = adapt_lr
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.feature_extractor = feature_extractor
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.input_scaling = input_scaling
-        self.feature_extractor_kwargs = feature_extractor_kwargs
+        store_parameters(self, locals())
 
     # -- fitting -------------------------------------------------------------------
     def fit(self, X, y=None, X_tgt=None):
@@ -328,7 +304,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
     def _fit_source_free(self, X):
         source = self._source_model_param()
         X = check_features(self, X, name="X", reset=True, allow_nd=True)
-        X = _as_signals(X, "X", self._takes_signals())
+        X = as_signals(X, "X", self._takes_signals())
         if source.input_shape is not None and X.shape[1:] != source.input_shape:
             raise ValueError(
                 f"X has samples of shape {X.shape[1:]}, but source_estimator was "
@@ -382,7 +358,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         ):
             stats = None
         else:
-            stats = _float32_moments(X)
+            stats = float32_moments(X)
         return self._apply_scaling(None, X, None, stats)[1]
 
     def _build_network(self, input_shape, n_classes):

@@ -23,12 +23,6 @@ from skuda.datasets import load_domain, make_shifted_blobs
 FAST = dict(source_epochs=5, max_epochs=3, batch_size=32, device="cpu")
 
 
-@pytest.fixture(scope="module")
-def source_model(blobs):
-    Xs, ys, _, _ = blobs
-    return SourceOnlyClassifier(max_epochs=5, batch_size=32, random_state=0).fit(Xs, ys)
-
-
 def _state(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 

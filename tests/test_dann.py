@@ -10,29 +10,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-from skuda import DANNClassifier, SourceOnlyClassifier
+from skuda import DANNClassifier
 from skuda._batching import Batch
-from skuda.datasets import make_shifted_blobs
 from skuda.schedules import grl_lambda
 
 FAST = dict(max_epochs=3, random_state=0)
-
-
-def test_dann_beats_source_only_on_shifted_blobs():
-    # 5-D blobs, target rotated by 45 degrees and translated by 3: the source
-    # decision boundaries cut through the target clusters.
-    gains = []
-    for seed in range(3):
-        Xs, ys, Xt, yt = make_shifted_blobs(
-            200, n_features=5, shift=3.0, rotation=45.0, random_state=seed
-        )
-        # Same network, same pooled input scaling (X_tgt given to both): the
-        # adversarial term is the only difference.
-        common = dict(hidden_layer_sizes=(64, 64), max_epochs=40, random_state=seed)
-        so = SourceOnlyClassifier(**common).fit(Xs, ys, Xt)
-        dann = DANNClassifier(**common).fit(Xs, ys, Xt)
-        gains.append(dann.score(Xt, yt) - so.score(Xt, yt))
-    assert np.mean(gains) > 0.015 and min(gains) >= 0, gains
 
 
 def test_lambda_changes_the_learned_model(blobs):

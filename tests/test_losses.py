@@ -11,6 +11,7 @@ from skuda.losses import (
     domain_adversarial_loss,
     information_maximization_loss,
     inverted_label_loss,
+    minimum_class_confusion_loss,
     prediction_diversity,
     prediction_entropy,
 )
@@ -91,3 +92,37 @@ def test_domain_accuracy_counts_logits_above_zero_as_source():
     logits = torch.tensor([2.0, -1.0, -0.5, 0.3])  # rows 0-1 source
     # row 0 right, row 1 wrong (says target), row 2 right, row 3 wrong
     assert domain_accuracy(logits, 2).item() == pytest.approx(0.5)
+
+
+def _mcc_reference(logits, temperature):
+    """Jin et al. (ECCV 2020), Eqs. 2-8, written out with NumPy loops."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    n, k = p.shape
+    h = -(p * np.log(p)).sum(1)
+    w = n * (1 + np.exp(-h)) / (1 + np.exp(-h)).sum()
+    c = np.zeros((k, k))
+    for i in range(n):
+        c += w[i] * np.outer(p[i], p[i])
+    c /= c.sum(1, keepdims=True)
+    return sum(c[j, m] for j in range(k) for m in range(k) if j != m) / k
+
+
+def test_mcc_loss_matches_numpy_reference():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0], [-3.0, 1.0, 4.0]])
+    for temperature in (1.0, 2.5):
+        got = minimum_class_confusion_loss(logits, temperature).item()
+        assert got == pytest.approx(_mcc_reference(logits, temperature), rel=1e-5)
+
+
+def test_mcc_loss_zero_without_confusion_and_gradient_sharpens():
+    confident = torch.tensor([[40.0, -40.0], [-40.0, 40.0], [40.0, -40.0]])
+    assert minimum_class_confusion_loss(confident, 1.0).item() < 1e-6
+    hedging = torch.tensor([[0.2, 0.0], [0.0, 0.1]], requires_grad=True)
+    loss = minimum_class_confusion_loss(hedging, 1.0)
+    assert loss.item() > 0.4  # near-uniform rows confuse the two classes
+    loss.backward()
+    # descending raises each row's leading logit against the other one
+    assert hedging.grad[0, 0] < hedging.grad[0, 1]
+    assert hedging.grad[1, 1] < hedging.grad[1, 0]

@@ -24,17 +24,6 @@ from skuda.shot import SHOTAdapter
 FAST = dict(source_epochs=5, max_epochs=3, batch_size=32)
 
 
-@pytest.fixture(scope="module")
-def shifted_blobs():
-    return make_shifted_blobs(n_samples=120, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def source_model(shifted_blobs):
-    Xs, ys, _, _ = shifted_blobs
-    return SourceOnlyClassifier(max_epochs=5, random_state=0).fit(Xs, ys)
-
-
 def _state(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
@@ -42,8 +31,8 @@ def _state(module):
 # -- the estimator -----------------------------------------------------------------
 
 
-def test_shot_freezes_head_and_leaves_source_model_alone(shifted_blobs, source_model):
-    _, _, Xt, _ = shifted_blobs
+def test_shot_freezes_head_and_leaves_source_model_alone(blobs, source_model):
+    _, _, Xt, _ = blobs
     before = copy.deepcopy(source_model.net_.module_.state_dict())
     proba_before = source_model.predict_proba(Xt)
     shot = SHOTAdapter(source_estimator=source_model, max_epochs=2, random_state=0)
@@ -63,8 +52,8 @@ def test_shot_freezes_head_and_leaves_source_model_alone(shifted_blobs, source_m
     np.testing.assert_array_equal(shot.classes_, source_model.classes_)
 
 
-def test_full_fit_keeps_source_hypothesis_bit_identical(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_full_fit_keeps_source_hypothesis_bit_identical(blobs):
+    Xs, ys, Xt, _ = blobs
     params = dict(FAST, random_state=3, input_scaling="domain")  # same source input
     with pytest.warns(UserWarning, match="no target rows"):
         source = SHOTAdapter(**params).fit(Xs, ys)
@@ -80,8 +69,8 @@ def test_full_fit_keeps_source_hypothesis_bit_identical(shifted_blobs):
     assert len(adapted.history_) == FAST["max_epochs"]
 
 
-def test_source_free_path_takes_target_rows_only(shifted_blobs, source_model):
-    _, _, Xt, _ = shifted_blobs
+def test_source_free_path_takes_target_rows_only(blobs, source_model):
+    _, _, Xt, _ = blobs
     a = SHOTAdapter(source_model, max_epochs=2, random_state=0).fit(Xt)
     b = SHOTAdapter(source_model, max_epochs=2, random_state=0).fit(
         Xt, np.full(len(Xt), -1)
@@ -90,16 +79,16 @@ def test_source_free_path_takes_target_rows_only(shifted_blobs, source_model):
     assert a.n_features_in_ == Xt.shape[1]
 
 
-def test_source_free_from_dann_estimator(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_source_free_from_dann_estimator(blobs):
+    Xs, ys, Xt, _ = blobs
     dann = DANNClassifier(max_epochs=2, random_state=0).fit(Xs, ys, Xt)
     shot = SHOTAdapter(dann, max_epochs=2, random_state=0).fit(Xt)
     assert "discriminator" not in dict(shot.net_.module_.named_children())
     assert shot.predict(Xt).shape == (len(Xt),)
 
 
-def test_source_free_input_scaling(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_source_free_input_scaling(blobs):
+    Xs, ys, Xt, _ = blobs
     src = SourceOnlyClassifier(max_epochs=2, random_state=0).fit(Xs, ys)
     # no source rows to pool with: the target is scaled by its own statistics
     own = SHOTAdapter(src, max_epochs=1, random_state=0).fit(Xt)
@@ -112,8 +101,8 @@ def test_source_free_input_scaling(shifted_blobs):
     np.testing.assert_allclose(forced.fit(Xt).input_mean_, Xt.mean(0), atol=1e-5)
 
 
-def test_source_free_from_module_pair(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_source_free_from_module_pair(blobs):
+    Xs, ys, Xt, _ = blobs
     encoder, head = nn.Sequential(nn.Linear(2, 16), nn.ReLU()), nn.Linear(16, 3)
     enc_before, head_before = _state(encoder), _state(head)
     shot = SHOTAdapter((encoder, head), max_epochs=2, random_state=0).fit(Xt)
@@ -130,8 +119,8 @@ def test_source_free_from_module_pair(shifted_blobs):
     assert set(named.predict(Xt)) <= {"a", "b", "c"}
 
 
-def test_history_records_im_parts_and_pseudo_label_change(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_history_records_im_parts_and_pseudo_label_change(blobs):
+    Xs, ys, Xt, _ = blobs
     shot = SHOTAdapter(**{**FAST, "max_epochs": 4}, random_state=0).fit(Xs, ys, Xt)
     h = shot.history_
     for key in ("im_loss", "entropy", "diversity", "pseudo_label_loss"):
@@ -145,8 +134,8 @@ def test_history_records_im_parts_and_pseudo_label_change(shifted_blobs):
     assert "pseudo_label_loss" not in im[-1] and "entropy" in im[-1]
 
 
-def test_pseudo_label_interval_refreshes_less_often(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_pseudo_label_interval_refreshes_less_often(blobs):
+    Xs, ys, Xt, _ = blobs
     params = {**FAST, "max_epochs": 4, "pseudo_label_interval": 2}
     h = SHOTAdapter(**params, random_state=0).fit(Xs, ys, Xt).history_
     changed = h[:, "pseudo_label_changed"]
@@ -154,8 +143,8 @@ def test_pseudo_label_interval_refreshes_less_often(shifted_blobs):
     assert not np.isnan(changed[2])
 
 
-def test_same_seed_is_bit_identical_and_global_rng_untouched(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_same_seed_is_bit_identical_and_global_rng_untouched(blobs):
+    Xs, ys, Xt, _ = blobs
     state = torch.get_rng_state()
     a = SHOTAdapter(**FAST, random_state=7).fit(Xs, ys, Xt)
     assert torch.equal(torch.get_rng_state(), state)
@@ -163,8 +152,8 @@ def test_same_seed_is_bit_identical_and_global_rng_untouched(shifted_blobs):
     np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
 
 
-def test_warm_start_continues_adaptation(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_warm_start_continues_adaptation(blobs):
+    Xs, ys, Xt, _ = blobs
     shot = SHOTAdapter(**FAST, warm_start=True, random_state=0).fit(Xs, ys, Xt)
     head = _state(shot.net_.module_.head)
     shot.fit(Xs, ys, Xt)
@@ -174,7 +163,7 @@ def test_warm_start_continues_adaptation(shifted_blobs):
     )
 
 
-def test_shot_beats_source_only_on_shifted_blobs():
+def test_shot_beats_source_only_on_blobs():
     # Source-free SHOT standardises the target rows by their own statistics, which
     # alone removes much of this shift. The fair baseline is therefore the same
     # source network applied with that scaling (input_scaling="domain"), so the
@@ -196,8 +185,8 @@ def test_shot_beats_source_only_on_shifted_blobs():
 # -- scikit-learn API --------------------------------------------------------------
 
 
-def test_clone_and_pickle_round_trip(shifted_blobs, source_model):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_clone_and_pickle_round_trip(blobs, source_model):
+    Xs, ys, Xt, _ = blobs
     frozen = FrozenEstimator(source_model)
     shot = SHOTAdapter(frozen, max_epochs=2, random_state=0)
     cloned = clone(shot)
@@ -212,8 +201,8 @@ def test_clone_and_pickle_round_trip(shifted_blobs, source_model):
     np.testing.assert_array_equal(restored.predict(Xt), full.predict(Xt))
 
 
-def test_pipeline_stacked_form_and_grid_search(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_pipeline_stacked_form_and_grid_search(blobs):
+    Xs, ys, Xt, _ = blobs
     X, y = np.vstack([Xs, Xt]), np.r_[ys, np.full(len(Xt), -1)]
     pipe = make_pipeline(StandardScaler(), SHOTAdapter(**FAST, random_state=0))
     pipe.fit(X, y)
@@ -227,8 +216,8 @@ def test_pipeline_stacked_form_and_grid_search(shifted_blobs):
     assert grid.best_params_["cls_par"] in (0.0, 0.3)
 
 
-def test_source_free_in_a_pipeline(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_source_free_in_a_pipeline(blobs):
+    Xs, ys, Xt, _ = blobs
     # Per-domain standardisation: the source model sees source-scaled rows,
     # the adapter target-scaled rows.
     src = SourceOnlyClassifier(max_epochs=5, random_state=0)
@@ -241,8 +230,8 @@ def test_source_free_in_a_pipeline(shifted_blobs):
     pipe.fit(Xt, np.full(len(Xt), -1))
 
 
-def test_source_free_grid_search_with_unsupervised_score(shifted_blobs, source_model):
-    _, _, Xt, _ = shifted_blobs
+def test_source_free_grid_search_with_unsupervised_score(blobs, source_model):
+    _, _, Xt, _ = blobs
 
     def confidence(estimator, X, y=None):
         return estimator.predict_proba(X).max(axis=1).mean()
@@ -267,8 +256,8 @@ def test_source_free_grid_search_with_unsupervised_score(shifted_blobs, source_m
 # -- bad input ---------------------------------------------------------------------
 
 
-def test_unfitted_source_estimator_is_rejected(shifted_blobs):
-    _, _, Xt, _ = shifted_blobs
+def test_unfitted_source_estimator_is_rejected(blobs):
+    _, _, Xt, _ = blobs
     with pytest.raises(NotFittedError):
         SHOTAdapter(SourceOnlyClassifier()).fit(Xt)
 
@@ -276,14 +265,14 @@ def test_unfitted_source_estimator_is_rejected(shifted_blobs):
 @pytest.mark.parametrize(
     "source", ["model.pt", (nn.Linear(2, 3),), (nn.Linear(2, 3), "head")]
 )
-def test_wrong_source_type_is_rejected(shifted_blobs, source):
-    _, _, Xt, _ = shifted_blobs
+def test_wrong_source_type_is_rejected(blobs, source):
+    _, _, Xt, _ = blobs
     with pytest.raises((TypeError, ValueError), match="source_estimator"):
         SHOTAdapter(source).fit(Xt)
 
 
-def test_feature_mismatch_with_source_model(shifted_blobs, source_model):
-    _, _, Xt, _ = shifted_blobs
+def test_feature_mismatch_with_source_model(blobs, source_model):
+    _, _, Xt, _ = blobs
     with pytest.raises(ValueError, match="fitted on shape"):
         SHOTAdapter(source_model).fit(np.c_[Xt, Xt])
     pair = (nn.Linear(2, 4), nn.Linear(4, 3))
@@ -291,10 +280,8 @@ def test_feature_mismatch_with_source_model(shifted_blobs, source_model):
         SHOTAdapter(pair).fit(np.c_[Xt, Xt])
 
 
-def test_source_free_rejects_labels_and_misplaced_arguments(
-    shifted_blobs, source_model
-):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_source_free_rejects_labels_and_misplaced_arguments(blobs, source_model):
+    Xs, ys, Xt, _ = blobs
     with pytest.raises(ValueError, match="y must be None or all -1"):
         SHOTAdapter(source_model).fit(Xs, ys)
     with pytest.raises(ValueError, match="X_tgt must be None"):
@@ -306,8 +293,8 @@ def test_source_free_rejects_labels_and_misplaced_arguments(
         SHOTAdapter(pair, classes=[0, 1]).fit(Xt)
 
 
-def test_invalid_parameters_are_rejected(shifted_blobs):
-    Xs, ys, Xt, _ = shifted_blobs
+def test_invalid_parameters_are_rejected(blobs):
+    Xs, ys, Xt, _ = blobs
     for bad in (dict(cls_par=-1.0), dict(pseudo_label_interval=0), dict(adapt_lr=0)):
         with pytest.raises(ValueError):
             SHOTAdapter(**FAST, **bad).fit(Xs, ys, Xt)

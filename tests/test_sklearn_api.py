@@ -3,7 +3,13 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter, SourceOnlyClassifier
+from skuda import (
+    ADDAClassifier,
+    DANNClassifier,
+    MCCClassifier,
+    SHOTAdapter,
+    SourceOnlyClassifier,
+)
 
 # Tiny settings: the checks fit dozens of times on small data.
 TINY = dict(
@@ -12,6 +18,7 @@ TINY = dict(
 
 ESTIMATORS = [
     DANNClassifier(**TINY),
+    MCCClassifier(**TINY),
     SourceOnlyClassifier(**TINY),
     ADDAClassifier(
         source_epochs=20,
@@ -28,6 +35,7 @@ _MINUS_ONE = (
 )
 EXPECTED_FAILED = {
     "DANNClassifier": {"check_classifiers_classes": _MINUS_ONE},
+    "MCCClassifier": {"check_classifiers_classes": _MINUS_ONE},
     "SourceOnlyClassifier": {"check_classifiers_classes": _MINUS_ONE},
     "ADDAClassifier": {"check_classifiers_classes": _MINUS_ONE},
     "SHOTAdapter": {

@@ -14,8 +14,10 @@ ORDER = (
 
 
 def example_rank(path):
-    """Sort key of an example file (name or path): its place in ``ORDER``, then
-    any other example by file name."""
+    """Return the sort key of an example file (name or path).
+
+    Its place in ``ORDER`` first, then any other example by file name.
+    """
     name = Path(str(path)).name
     rank = ORDER.index(name) if name in ORDER else len(ORDER)
     return f"{rank:03d}_{name}"
@@ -25,4 +27,5 @@ class ExampleOrder(FileNameSortKey):
     """``within_subsection_order`` key for the gallery (see ``example_rank``)."""
 
     def __call__(self, filename):
+        """Return the sort key of ``filename``."""
         return example_rank(filename)

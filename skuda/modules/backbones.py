@@ -48,4 +48,5 @@ class MLP(nn.Module):
         self.out_features = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Flatten each row of ``x`` and return the last hidden activation."""
         return self.layers(x.flatten(1))

@@ -105,6 +105,7 @@ class WDCNN(nn.Module):
         self.min_length = first_kernel - 2 * padding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map signals ``(n, channels, length)`` or ``(n, length)`` to features."""
         return self.fc(self.features(_as_channels(x)))
 
 
@@ -170,6 +171,7 @@ class CNN1d(nn.Module):
         self.min_length = 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map signals ``(n, channels, length)`` or ``(n, length)`` to features."""
         return self.layers(_as_channels(x))
 
 

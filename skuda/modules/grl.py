@@ -46,7 +46,9 @@ class GradientReversal(nn.Module):
         self.coeff = coeff
 
     def forward(self, x):
+        """Return ``x``; its gradient is multiplied by ``-coeff`` on the way back."""
         return grad_reverse(x, self.coeff)
 
     def extra_repr(self):
+        """Show ``coeff`` in the module's repr."""
         return f"coeff={self.coeff}"

@@ -82,5 +82,6 @@ class WeightNormLinear(nn.Module):
         self.in_features, self.out_features = in_features, out_features
 
     def forward(self, x):
+        """Apply the weight-normalised linear map to ``x``."""
         weight = self.weight_g * self.weight_v / self.weight_v.norm(dim=1, keepdim=True)
         return F.linear(x, weight, self.bias)

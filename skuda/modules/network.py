@@ -30,4 +30,5 @@ class DANetwork(nn.Module):
             self.add_module(name, module)
 
     def forward(self, x):
+        """Return the class logits ``head(encoder(x))``."""
         return self.head(self.encoder(x))

@@ -102,7 +102,7 @@ class ImportanceWeightedScorer(_DAScorer):
 
 
 class DeepEmbeddedValidationScorer(ImportanceWeightedScorer):
-    """Deep embedded validation (DEV).
+    r"""Deep embedded validation (DEV).
 
     Importance weighting as in :class:`ImportanceWeightedScorer`, with two
     changes from You et al. (ICML 2019): the density ratio is estimated in the
@@ -112,8 +112,8 @@ class DeepEmbeddedValidationScorer(ImportanceWeightedScorer):
 
     .. math::
 
-        R = \\overline{w\\ell} + \\eta\\,\\overline{w} - \\eta, \\qquad
-        \\eta = -\\frac{\\operatorname{Cov}(w\\ell, w)}{\\operatorname{Var}(w)}.
+        R = \overline{w\ell} + \eta\,\overline{w} - \eta, \qquad
+        \eta = -\frac{\operatorname{Cov}(w\ell, w)}{\operatorname{Var}(w)}.
 
     The score is ``-R``. Estimators without ``transform`` fall back to the
     input features.

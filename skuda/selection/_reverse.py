@@ -52,7 +52,7 @@ class ReverseValidationScorer(_DAScorer):
 
 
 def _stack(X_lab, y_lab, X_unlab):
-    """The stacked form of labelled and unlabelled rows (works for Pipelines)."""
+    """Build the stacked form of labelled and unlabelled rows (works for Pipelines)."""
     if hasattr(X_lab, "iloc"):
         import pandas as pd
 

@@ -105,7 +105,7 @@ _SCORERS = {
 
 
 def get_da_scorer(name, **params):
-    """A scorer by short name.
+    """Return a scorer by short name.
 
     Parameters
     ----------

@@ -44,7 +44,7 @@ class StackedDomainSplit(BaseCrossValidator):
         self.target = target
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        """Number of splits.
+        """Return the number of splits.
 
         Returns
         -------

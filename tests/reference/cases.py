@@ -17,7 +17,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter, SourceOnlyClassifier
+from skuda import (
+    ADDAClassifier,
+    DANNClassifier,
+    MCCClassifier,
+    SHOTAdapter,
+    SourceOnlyClassifier,
+)
 from skuda.callbacks import UnsupervisedEarlyStopping
 from skuda.datasets import make_shifted_blobs
 
@@ -85,6 +91,10 @@ def case_dann_warm_start(Xs, ys, Xt):
 def case_dann_early_stopping(Xs, ys, Xt):
     stop = UnsupervisedEarlyStopping("im", patience=1)
     return DANNClassifier(max_epochs=6, callbacks=[stop], **FAST).fit(Xs, ys, Xt)
+
+
+def case_mcc(Xs, ys, Xt):
+    return MCCClassifier(max_epochs=3, hidden_layer_sizes=(32,), **FAST).fit(Xs, ys, Xt)
 
 
 def case_adda(Xs, ys, Xt):

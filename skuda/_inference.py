@@ -1,0 +1,133 @@
+"""Prediction with a fitted skuda estimator: probabilities, labels, features."""
+
+from __future__ import annotations
+
+import torch
+from sklearn.utils import TransformerTags
+from sklearn.utils.validation import check_is_fitted
+
+from ._batching import map_chunks
+from ._scaling import standardize_
+from ._source import SourceModel
+from ._validation import check_features
+
+
+class InferenceMixin:
+    """``predict``, ``predict_proba`` and ``transform`` of a fitted estimator.
+
+    Reads the fitted ``net_``, ``classes_``, ``input_shape_``, ``device_`` and
+    the input statistics ``input_mean_``/``input_scale_``; new rows are scaled
+    like the target rows seen in ``fit`` and pushed through the network in
+    chunks under ``torch.inference_mode()``.
+    """
+
+    def __sklearn_is_fitted__(self):
+        # ``lambda_`` ends in "_" but is a parameter, so name-based checks mislead.
+        return hasattr(self, "net_")
+
+    def _prediction_encoder(self):
+        """Return the encoder used on new rows (ADDA: its target encoder)."""
+        return self.net_.module_.encoder
+
+    def _source_model_view(self):
+        """View this fitted classifier as a :class:`SourceModel` (no module copied)."""
+        return SourceModel(
+            encoder=self._prediction_encoder(),
+            head=self.net_.module_.head,
+            classes=self.classes_,
+            input_shape=tuple(self.input_shape_),
+            mean=self.input_mean_,
+            scale=self.input_scale_,
+            scaling=self.input_scaling,
+            reads_signals=self._takes_signals(),
+            history=self.history_,
+        )
+
+    def _infer(self, X, fn):
+        X = check_features(
+            self, X, name="X", reset=False, allow_nd=len(self.input_shape_) > 1
+        )
+        if self.input_mean_ is not None:
+            X = standardize_(X, self.input_mean_, self.input_scale_)
+        self.net_.module_.eval()
+        with torch.inference_mode():
+            out = map_chunks(
+                lambda xb: fn(torch.from_numpy(xb).to(self.device_)).float().cpu(), X
+            )
+        return out.numpy()
+
+    def _logits(self, X):
+        """Class logits of the rows of ``X``, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        encoder, head = self._prediction_encoder(), self.net_.module_.head
+        return self._infer(X, lambda x: head(encoder(x)))
+
+    def predict_proba(self, X):
+        """Class probabilities of the rows of ``X`` (any domain).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        logits = torch.from_numpy(self._logits(X)).double()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X):
+        """Predicted class of each row of ``X`` (any domain).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        logits = self._logits(X)  # checks that the estimator is fitted
+        return self.classes_[logits.argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Return the accuracy of ``predict(X)`` against ``y``.
+
+        Plain accuracy, as for any classifier: for model selection without
+        target labels use a scorer of :mod:`skuda.selection` instead.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def transform(self, X):
+        """Learned features of the rows of ``X`` (the encoder's output).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_learned_features)
+        """
+        check_is_fitted(self)
+        encoder = self._prediction_encoder()
+        return self._infer(X, lambda x: encoder(x).flatten(1))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        # ``transform`` returns the learned features (float32, like the network).
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
+        return tags
