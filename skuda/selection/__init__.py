@@ -14,6 +14,9 @@ Every scorer is a callable ``scorer(estimator, X, y)`` on the *stacked form*
 (rows labelled ``-1`` are target rows), returns a float where higher is better,
 and reads no target label: it never receives one.
 
+:class:`DASearchCV` does all of this in one line: default grid, recommended
+scorer, splitter and refit, on the three-argument form too.
+
 Which to use: see the user guide's "Model selection" page, which reports the
 measured regret of each scorer (``benchmarks/selection.py``).
 """
@@ -32,9 +35,12 @@ from ._scores import (
     information_maximization_score,
     soft_neighborhood_density,
 )
+from ._search import DEFAULT_GRIDS, DASearchCV, default_grid
 from ._split import StackedDomainSplit
 
 __all__ = [
+    "DEFAULT_GRIDS",
+    "DASearchCV",
     "DeepEmbeddedValidationScorer",
     "ImportanceWeightedScorer",
     "InformationMaximizationScorer",
@@ -44,6 +50,7 @@ __all__ = [
     "SourceAccuracyScorer",
     "StackedDomainSplit",
     "entropy_score",
+    "default_grid",
     "get_da_scorer",
     "information_maximization_score",
     "soft_neighborhood_density",

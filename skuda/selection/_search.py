@@ -1,0 +1,270 @@
+"""Label-free hyper-parameter search in one line: :class:`DASearchCV`."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import n_rows
+from ._reverse import _stack
+from ._scorers import get_da_scorer
+from ._split import StackedDomainSplit
+
+DEFAULT_GRIDS = {
+    "DANNClassifier": {"lambda_": [0.1, 0.3, 1.0], "lr": [3e-4, 1e-3]},
+    "MCCClassifier": {"mcc_weight": [0.3, 1.0, 3.0], "lr": [3e-4, 1e-3]},
+    "ADDAClassifier": {"adapt_lr": [2e-4, 1e-3], "max_epochs": [10, 40]},
+    "SHOTAdapter": {"cls_par": [0.0, 0.3], "adapt_lr": [1e-4, 3e-4]},
+    "SourceOnlyClassifier": {"lr": [3e-4, 1e-3]},
+}
+"""Grids searched when ``param_grid=None``, by estimator class name.
+
+Small on purpose (2-6 fits per fold): the adaptation weight and the learning
+rate, the two settings the selection benchmark found to matter most.
+"""
+
+
+def default_grid(estimator):
+    """Return the default grid of ``estimator`` (the last step of a Pipeline).
+
+    Parameters
+    ----------
+    estimator : skuda estimator or Pipeline ending in one
+
+    Returns
+    -------
+    dict
+        Parameter name (prefixed with the step name for a Pipeline) -> values.
+    """
+    prefix = ""
+    if isinstance(estimator, Pipeline):
+        name, estimator = estimator.steps[-1]
+        prefix = f"{name}__"
+    grid = DEFAULT_GRIDS.get(type(estimator).__name__)
+    if grid is None:
+        raise ValueError(
+            f"No default grid for {type(estimator).__name__}; pass param_grid "
+            f"(default grids exist for {sorted(DEFAULT_GRIDS)})."
+        )
+    return {prefix + key: list(values) for key, values in grid.items()}
+
+
+def _fitted_best(search):
+    return hasattr(search, "best_estimator_")
+
+
+class DASearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Grid search for domain adaptation, scored without target labels.
+
+    ``DASearchCV(DANNClassifier()).fit(X_src, y_src, X_tgt)`` is the
+    ``LogisticRegressionCV`` of skuda: it searches a small default grid of the
+    estimator's adaptation weight and learning rate (or ``param_grid``),
+    scores every candidate with a label-free scorer (information maximisation
+    by default, the most reliable one in the selection benchmark) on held-out
+    source *and* target rows of :class:`StackedDomainSplit` folds, then refits
+    the best candidate on all rows. It is a :class:`sklearn.model_selection.
+    GridSearchCV` underneath, run on the stacked form, so ``n_jobs`` and
+    joblib backends (Dask included) work as there. No target label is read,
+    or can be: the three-argument form has none, and in the stacked form every
+    target row carries the marker ``-1``.
+
+    Parameters
+    ----------
+    estimator : skuda estimator or Pipeline ending in one
+        The model to tune (cloned, never fitted itself).
+    param_grid : dict or list of dict, default=None
+        As for ``GridSearchCV``; None uses :data:`DEFAULT_GRIDS` for the
+        estimator's class.
+    scoring : str or callable, default="im"
+        A name of :func:`skuda.selection.get_da_scorer` or a scorer
+        ``scorer(estimator, X, y)`` on the stacked form.
+    cv : int or cross-validator, default=3
+        An int makes a shuffled :class:`StackedDomainSplit` with that many
+        folds (seeded by ``random_state``).
+    n_jobs : int, default=None
+        Parallel fits, as for ``GridSearchCV``.
+    refit : bool, default=True
+        Refit the best candidate on all rows (needed for ``predict``).
+    error_score : "raise" or float, default=np.nan
+        Score of a candidate whose fit fails.
+    verbose : int, default=0
+    random_state : int or None, default=0
+        Seeds the folds of an int ``cv``.
+
+    Attributes
+    ----------
+    best_params_ : dict
+    best_score_ : float
+    best_index_ : int
+    best_estimator_ : estimator
+        Refitted on all rows (``refit=True``).
+    cv_results_ : dict
+        As for ``GridSearchCV``.
+    param_grid_ : dict or list of dict
+        The grid that was searched.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from skuda import DANNClassifier
+    >>> from skuda.datasets import make_shifted_blobs
+    >>> from skuda.selection import DASearchCV
+    >>> Xs, ys, Xt, yt = make_shifted_blobs(random_state=0)
+    >>> search = DASearchCV(DANNClassifier(max_epochs=2, random_state=0), cv=2)
+    >>> sorted(search.fit(Xs, ys, Xt).best_params_)
+    ['lambda_', 'lr']
+    """
+
+    def __init__(
+        self,
+        estimator,
+        param_grid=None,
+        *,
+        scoring="im",
+        cv=3,
+        n_jobs=None,
+        refit=True,
+        error_score=np.nan,
+        verbose=0,
+        random_state=0,
+    ):
+        self.estimator = estimator
+        self.param_grid = param_grid
+        self.scoring = scoring
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.refit = refit
+        self.error_score = error_score
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def fit(self, X, y=None, X_tgt=None):
+        """Search the grid, then refit the best candidate on all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source rows when ``X_tgt`` is given, else the stacked rows.
+        y : array-like of shape (n_samples,)
+            Source labels, or stacked labels with ``-1`` for target rows.
+        X_tgt : array-like of shape (n_target, n_features), default=None
+            Unlabelled target rows (three-argument form).
+
+        Returns
+        -------
+        self : object
+        """
+        if X_tgt is not None:
+            if n_rows(X_tgt) == 0:
+                raise ValueError("X_tgt is empty: the search needs target rows.")
+            X, y = _stack(X, y, X_tgt)
+        self.param_grid_ = (
+            default_grid(self.estimator) if self.param_grid is None else self.param_grid
+        )
+        search = GridSearchCV(
+            clone(self.estimator),
+            self.param_grid_,
+            scoring=self._scorer(),
+            cv=self._splitter(),
+            n_jobs=self.n_jobs,
+            refit=self.refit,
+            error_score=self.error_score,
+            verbose=self.verbose,
+        ).fit(X, y)
+        for name in ("cv_results_", "best_index_", "best_params_", "best_score_"):
+            setattr(self, name, getattr(search, name))
+        self.n_splits_ = search.n_splits_
+        if self.refit:
+            self.best_estimator_ = search.best_estimator_
+            self.classes_ = self.best_estimator_.classes_
+            self.n_features_in_ = self.best_estimator_.n_features_in_
+        return self
+
+    def _scorer(self):
+        return (
+            get_da_scorer(self.scoring)
+            if isinstance(self.scoring, str)
+            else (self.scoring)
+        )
+
+    def _splitter(self):
+        if isinstance(self.cv, Integral):
+            return StackedDomainSplit(self.cv, random_state=self.random_state)
+        return self.cv
+
+    @available_if(_fitted_best)
+    def predict(self, X):
+        """Predict with the refitted best estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.best_estimator_.predict(X)
+
+    @available_if(_fitted_best)
+    def predict_proba(self, X):
+        """Return class probabilities of the refitted best estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_fitted_best)
+    def transform(self, X):
+        """Return the learned features of the refitted best estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_learned_features)
+        """
+        return self.best_estimator_.transform(X)
+
+    def __sklearn_is_fitted__(self):
+        """Return whether ``fit`` has run (the search results exist)."""
+        return hasattr(self, "cv_results_")
+
+    def __sklearn_tags__(self):
+        """Return the tags of the searched estimator, as a meta-estimator does."""
+        tags = super().__sklearn_tags__()
+        inner = clone(self.estimator).__sklearn_tags__()
+        tags.input_tags = inner.input_tags
+        tags.non_deterministic = inner.non_deterministic
+        return tags
+
+    def score(self, X, y, sample_weight=None):
+        """Return the accuracy of ``predict(X)`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        return super().score(X, y, sample_weight=sample_weight)

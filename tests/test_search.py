@@ -1,0 +1,98 @@
+"""DASearchCV: label-free grid search in one line."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skuda import DANNClassifier, MCCClassifier
+from skuda.selection import (
+    DASearchCV,
+    InformationMaximizationScorer,
+    StackedDomainSplit,
+    default_grid,
+)
+
+TINY = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0, device="cpu")
+GRID = {"lambda_": [0.0, 1.0]}
+
+
+def test_equals_a_manual_grid_search_on_the_same_grid(blobs, stacked):
+    Xs, ys, Xt, _ = blobs
+    search = DASearchCV(DANNClassifier(**TINY), GRID, cv=2).fit(Xs, ys, Xt)
+    manual = GridSearchCV(
+        DANNClassifier(**TINY),
+        GRID,
+        scoring=InformationMaximizationScorer(),
+        cv=StackedDomainSplit(2, random_state=0),
+    ).fit(*stacked)
+    np.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"], manual.cv_results_["mean_test_score"]
+    )
+    assert search.best_params_ == manual.best_params_
+    np.testing.assert_array_equal(search.predict_proba(Xt), manual.predict_proba(Xt))
+
+
+class _Spy:
+    """A label-free scorer that records the labels it is handed."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, estimator, X, y):
+        self.seen.append(np.asarray(y))
+        return float(estimator.predict_proba(X).max(axis=1).mean())
+
+
+def test_never_sees_a_target_label(blobs):
+    Xs, ys, Xt, yt = blobs
+    spy = _Spy()
+    DASearchCV(DANNClassifier(**TINY), GRID, scoring=spy, cv=2).fit(Xs, ys, Xt)
+    assert len(spy.seen) == 4  # 2 candidates x 2 folds
+    for y in spy.seen:
+        target = y == -1
+        assert target.sum() == len(Xt) // 2  # each fold holds half of the target
+        assert set(y[~target]) <= set(ys)  # the rest are source labels
+
+
+def test_default_grids_per_method_and_pipelines():
+    assert set(default_grid(DANNClassifier())) == {"lambda_", "lr"}
+    assert set(default_grid(MCCClassifier())) == {"mcc_weight", "lr"}
+    pipe = make_pipeline(StandardScaler(), DANNClassifier())
+    assert set(default_grid(pipe)) == {"dannclassifier__lambda_", "dannclassifier__lr"}
+    with pytest.raises(ValueError, match="No default grid"):
+        default_grid(StandardScaler())
+
+
+def test_default_grid_search_refits_the_best_on_all_rows(blobs):
+    Xs, ys, Xt, _ = blobs
+    search = DASearchCV(MCCClassifier(**TINY), cv=2).fit(Xs, ys, Xt)
+    assert len(search.cv_results_["params"]) == 6  # the default 3 x 2 grid
+    best = search.best_estimator_
+    assert best.get_params()["mcc_weight"] == search.best_params_["mcc_weight"]
+    np.testing.assert_array_equal(search.predict(Xt), best.predict(Xt))
+    np.testing.assert_array_equal(search.classes_, [0, 1, 2])
+    restored = pickle.loads(pickle.dumps(search))
+    np.testing.assert_array_equal(restored.predict_proba(Xt), search.predict_proba(Xt))
+
+
+def test_parallel_equals_serial_and_pipeline_stacked_form(stacked):
+    X, y = stacked
+    pipe = make_pipeline(StandardScaler(), DANNClassifier(**TINY))
+    grid = {"dannclassifier__lambda_": [0.0, 1.0]}
+    serial = DASearchCV(pipe, grid, cv=2).fit(X, y)
+    parallel = DASearchCV(pipe, grid, cv=2, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(
+        serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
+    )
+
+
+def test_bad_input(blobs):
+    Xs, ys, Xt, _ = blobs
+    with pytest.raises(ValueError, match="X_tgt is empty"):
+        DASearchCV(DANNClassifier(**TINY)).fit(Xs, ys, Xt[:0])
+    with pytest.raises(ValueError, match="Unknown scorer"):
+        DASearchCV(DANNClassifier(**TINY), scoring="nope").fit(Xs, ys, Xt)
