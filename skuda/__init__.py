@@ -2,6 +2,8 @@
 
 from .adda import ADDAClassifier
 from .baseline import SourceOnlyClassifier
+from .cdan import CDANClassifier
+from .coral import DeepCORALClassifier
 from .dann import DANNClassifier
 from .exceptions import CollapseWarning, TrainingDivergedError
 from .mcc import MCCClassifier
@@ -11,7 +13,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ADDAClassifier",
+    "CDANClassifier",
     "DANNClassifier",
+    "DeepCORALClassifier",
     "MCCClassifier",
     "SHOTAdapter",
     "SourceOnlyClassifier",

@@ -13,7 +13,7 @@ from ._network import check_sizes
 from ._validation import Interval, StrOptions
 from .losses import domain_accuracy, domain_adversarial_loss
 from .modules import DomainDiscriminator, grad_reverse
-from .schedules import grl_lambda
+from .schedules import adversarial_weight
 
 
 class _DANNNet(DANet):
@@ -24,12 +24,6 @@ class _DANNNet(DANet):
         self.adv_weight = adv_weight
         self.adv_schedule = adv_schedule
 
-    def adversarial_coeff(self, p):
-        """``lambda_ * grl_lambda(p)``, or ``lambda_`` with a constant schedule."""
-        if self.adv_schedule == "constant":
-            return self.adv_weight
-        return self.adv_weight * grl_lambda(p)
-
     def batch_loss(self, batch, p):
         net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
         if xt is None:  # no target rows: plain source training
@@ -37,7 +31,7 @@ class _DANNNet(DANet):
         n_src = len(xs)
         z = net.encoder(torch.cat([xs, xt]))
         task = self.criterion_(net.head(z[:n_src]), ys)
-        coeff = self.adversarial_coeff(p)
+        coeff = adversarial_weight(self.adv_weight, self.adv_schedule, p)
         domain_logits = net.discriminator(grad_reverse(z, coeff)).reshape(-1)
         domain = domain_adversarial_loss(domain_logits, n_src)
         self.log_batch("domain_acc", domain_accuracy(domain_logits, n_src))

@@ -12,22 +12,26 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "coral_loss",
     "domain_accuracy",
     "domain_adversarial_loss",
     "information_maximization_loss",
     "inverted_label_loss",
     "minimum_class_confusion_loss",
+    "mmd_loss",
     "prediction_diversity",
     "prediction_entropy",
 ]
 
 
-def domain_adversarial_loss(domain_logits: torch.Tensor, n_source: int) -> torch.Tensor:
+def domain_adversarial_loss(
+    domain_logits: torch.Tensor, n_source: int, weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Binary cross-entropy of a single-logit domain discriminator.
 
     The first ``n_source`` rows are source (label 1), the rest target (label 0);
     the loss is the mean over all rows of both domains (Ganin et al., JMLR 2016,
-    Eq. 9 with the logistic loss).
+    Eq. 9 with the logistic loss), or the ``weight``-weighted mean.
 
     Parameters
     ----------
@@ -35,6 +39,9 @@ def domain_adversarial_loss(domain_logits: torch.Tensor, n_source: int) -> torch
         Discriminator outputs before the sigmoid.
     n_source : int
         Number of leading rows that come from the source domain.
+    weight : Tensor of shape (n,), default=None
+        Per-row weights (CDAN+E's entropy conditioning); None weighs rows
+        equally.
 
     Returns
     -------
@@ -44,7 +51,10 @@ def domain_adversarial_loss(domain_logits: torch.Tensor, n_source: int) -> torch
     logits = domain_logits.reshape(-1)
     labels = torch.zeros_like(logits)
     labels[:n_source] = 1.0
-    return F.binary_cross_entropy_with_logits(logits, labels)
+    if weight is None:
+        return F.binary_cross_entropy_with_logits(logits, labels)
+    per_row = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    return (weight * per_row).sum() / weight.sum()
 
 
 def domain_accuracy(domain_logits: torch.Tensor, n_source: int) -> torch.Tensor:
@@ -177,3 +187,64 @@ def minimum_class_confusion_loss(
     confusion = (proba * weights[:, None]).T @ proba
     confusion = confusion / confusion.sum(dim=1, keepdim=True)
     return (confusion.sum() - confusion.trace()) / n_classes
+
+
+def coral_loss(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CORAL loss: squared Frobenius distance of the two feature covariances.
+
+    ``||C_s - C_t||_F^2 / (4 d^2)`` with unbiased covariances of the rows of
+    each domain (Sun & Saenko, ECCV-W 2016, Eq. 1). Zero when the covariances
+    match, whatever the means.
+
+    Parameters
+    ----------
+    source : Tensor of shape (n_s, d)
+    target : Tensor of shape (n_t, d)
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+    """
+    d = source.shape[1]
+    diff = _covariance(source) - _covariance(target)
+    return (diff * diff).sum() / (4 * d * d)
+
+
+def _covariance(x):
+    centred = x - x.mean(dim=0, keepdim=True)
+    return centred.T @ centred / max(1, len(x) - 1)
+
+
+def mmd_loss(
+    source: torch.Tensor,
+    target: torch.Tensor,
+    bandwidth_multipliers: tuple = (0.25, 0.5, 1.0, 2.0, 4.0),
+) -> torch.Tensor:
+    """Multi-kernel maximum mean discrepancy (MK-MMD) of two sets of rows.
+
+    The squared MMD ``mean K_ss + mean K_tt - 2 mean K_st`` (biased estimate)
+    under the average of Gaussian kernels whose bandwidths are the
+    multipliers times the mean pairwise squared distance of the batch (Long et
+    al., ICML 2015, DAN, with equal kernel weights). The bandwidths carry no
+    gradient.
+
+    Parameters
+    ----------
+    source : Tensor of shape (n_s, d)
+    target : Tensor of shape (n_t, d)
+    bandwidth_multipliers : tuple of float, default=(0.25, 0.5, 1, 2, 4)
+
+    Returns
+    -------
+    Tensor
+        Scalar loss (zero for identical sets of rows).
+    """
+    rows = torch.cat([source, target])
+    sq_dist = torch.cdist(rows, rows).pow(2)
+    base = sq_dist.detach().sum() / max(1, len(rows) * (len(rows) - 1))
+    kernel = sum(
+        torch.exp(-sq_dist / (base * m + 1e-12)) for m in bandwidth_multipliers
+    ) / len(bandwidth_multipliers)
+    n = len(source)
+    return kernel[:n, :n].mean() + kernel[n:, n:].mean() - 2 * kernel[:n, n:].mean()

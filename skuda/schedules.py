@@ -48,3 +48,22 @@ def lr_factor(p: float, alpha: float = 10.0, beta: float = 0.75) -> float:
     float
     """
     return (1.0 + alpha * p) ** (-beta)
+
+
+def adversarial_weight(weight: float, schedule: str, p: float) -> float:
+    """Adversarial weight at progress ``p``: ``weight * grl_lambda(p)`` or constant.
+
+    Parameters
+    ----------
+    weight : float
+        The final weight (``lambda_`` of the adversarial methods).
+    schedule : {"dann", "constant"}
+        ``"dann"``: the warm-up :func:`grl_lambda`; ``"constant"``: ``weight``.
+    p : float
+        Training progress in [0, 1].
+
+    Returns
+    -------
+    float
+    """
+    return weight if schedule == "constant" else weight * grl_lambda(p)

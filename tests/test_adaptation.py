@@ -3,12 +3,33 @@
 import numpy as np
 import pytest
 
-from skuda import DANNClassifier, MCCClassifier, SourceOnlyClassifier
+from skuda import (
+    CDANClassifier,
+    DANNClassifier,
+    DeepCORALClassifier,
+    MCCClassifier,
+    SourceOnlyClassifier,
+)
 from skuda.datasets import make_shifted_blobs
 
 
-@pytest.mark.parametrize("method", [DANNClassifier, MCCClassifier])
-def test_adaptation_beats_source_only_on_shifted_blobs(method):
+def _mmd(**kw):
+    return DeepCORALClassifier(discrepancy="mmd", **kw)
+
+
+# Mean gain over 3 seeds each method must exceed (measured: DANN +2.2, MCC +2.0,
+# CDAN +1.5, CORAL +3.3, MMD +4.3 points).
+@pytest.mark.parametrize(
+    ("method", "bar"),
+    [
+        (DANNClassifier, 0.015),
+        (MCCClassifier, 0.015),
+        (CDANClassifier, 0.01),
+        (DeepCORALClassifier, 0.02),
+        (_mmd, 0.02),
+    ],
+)
+def test_adaptation_beats_source_only_on_shifted_blobs(method, bar):
     # 5-D blobs, target rotated by 45 degrees and translated by 3: the source
     # decision boundaries cut through the target clusters.
     gains = []
@@ -22,4 +43,4 @@ def test_adaptation_beats_source_only_on_shifted_blobs(method):
         so = SourceOnlyClassifier(**common).fit(Xs, ys, Xt)
         adapted = method(**common).fit(Xs, ys, Xt)
         gains.append(adapted.score(Xt, yt) - so.score(Xt, yt))
-    assert np.mean(gains) > 0.015 and min(gains) >= 0, gains
+    assert np.mean(gains) > bar and min(gains) >= 0, gains

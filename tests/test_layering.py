@@ -6,7 +6,7 @@ from pathlib import Path
 import skuda
 
 PACKAGE = Path(skuda.__file__).parent
-METHODS = {"dann", "adda", "shot", "mcc", "baseline"}
+METHODS = {"dann", "adda", "shot", "mcc", "cdan", "coral", "baseline"}
 # The shared base may import these (and nothing above them).
 BASE = {
     "_base",

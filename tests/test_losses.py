@@ -7,11 +7,13 @@ import pytest
 import torch
 
 from skuda.losses import (
+    coral_loss,
     domain_accuracy,
     domain_adversarial_loss,
     information_maximization_loss,
     inverted_label_loss,
     minimum_class_confusion_loss,
+    mmd_loss,
     prediction_diversity,
     prediction_entropy,
 )
@@ -126,3 +128,27 @@ def test_mcc_loss_zero_without_confusion_and_gradient_sharpens():
     # descending raises each row's leading logit against the other one
     assert hedging.grad[0, 0] < hedging.grad[0, 1]
     assert hedging.grad[1, 1] < hedging.grad[1, 0]
+
+
+def test_coral_loss_matches_formula_and_ignores_means():
+    gen = torch.Generator().manual_seed(0)
+    source = torch.randn(40, 3, generator=gen)
+    target = 2.0 * torch.randn(30, 3, generator=gen)
+    cs, ct = np.cov(source.numpy().T), np.cov(target.numpy().T)
+    expected = ((cs - ct) ** 2).sum() / (4 * 9)
+    assert coral_loss(source, target).item() == pytest.approx(expected, rel=1e-4)
+    assert coral_loss(source, source + 5.0).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_mmd_loss_matches_numpy_reference():
+    gen = torch.Generator().manual_seed(1)
+    source = torch.randn(6, 2, generator=gen, dtype=torch.float64)
+    target = torch.randn(5, 2, generator=gen, dtype=torch.float64) + 1.0
+    rows = np.vstack([source.numpy(), target.numpy()])
+    sq = ((rows[:, None] - rows[None]) ** 2).sum(-1)
+    base = sq.sum() / (11 * 10)
+    k = np.mean([np.exp(-sq / (base * m)) for m in (0.25, 0.5, 1, 2, 4)], axis=0)
+    expected = k[:6, :6].mean() + k[6:, 6:].mean() - 2 * k[:6, 6:].mean()
+    assert mmd_loss(source, target).item() == pytest.approx(expected, rel=1e-6)
+    assert mmd_loss(source, source).item() == pytest.approx(0.0, abs=1e-12)
+    assert mmd_loss(source, target).item() > mmd_loss(source, source + 0.1).item()

@@ -6,6 +6,8 @@ from skuda.modules import (
     MLP,
     DomainDiscriminator,
     GradientReversal,
+    MultilinearMap,
+    RandomizedMultilinearMap,
     WeightNormLinear,
     grad_reverse,
 )
@@ -54,3 +56,23 @@ def test_weight_norm_linear_matches_torch_weight_norm():
         ref.parametrizations.weight.original0.mul_(2.0)
     x = torch.randn(4, 5)
     assert torch.allclose(layer(x), ref(x), atol=1e-6)
+
+
+def test_multilinear_map_is_the_flattened_outer_product():
+    f = torch.randn(4, 3, requires_grad=True)
+    g = torch.softmax(torch.randn(4, 2), dim=1)
+    out = MultilinearMap(3, 2)(f, g)
+    assert out.shape == (4, 6)
+    expected = torch.stack([torch.outer(f[i], g[i]).flatten() for i in range(4)])
+    torch.testing.assert_close(out, expected)
+    out.sum().backward()  # each feature's gradient is the sum of its class weights
+    torch.testing.assert_close(f.grad, torch.ones(4, 3))
+
+
+def test_randomized_multilinear_map_formula_and_fixed_matrices():
+    layer = RandomizedMultilinearMap(5, 3, out_features=16)
+    f, g = torch.randn(4, 5), torch.softmax(torch.randn(4, 3), dim=1)
+    expected = (f @ layer.weight_features.T) * (g @ layer.weight_proba.T) / 4.0
+    torch.testing.assert_close(layer(f, g), expected)
+    assert set(layer.state_dict()) == {"weight_features", "weight_proba"}
+    assert not list(layer.parameters())  # fixed: never trained

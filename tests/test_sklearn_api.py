@@ -5,7 +5,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skuda import (
     ADDAClassifier,
+    CDANClassifier,
     DANNClassifier,
+    DeepCORALClassifier,
     MCCClassifier,
     SHOTAdapter,
     SourceOnlyClassifier,
@@ -18,6 +20,8 @@ TINY = dict(
 
 ESTIMATORS = [
     DANNClassifier(**TINY),
+    CDANClassifier(**TINY),
+    DeepCORALClassifier(**TINY),
     MCCClassifier(**TINY),
     SourceOnlyClassifier(**TINY),
     ADDAClassifier(
@@ -36,6 +40,8 @@ _MINUS_ONE = (
 EXPECTED_FAILED = {
     "DANNClassifier": {"check_classifiers_classes": _MINUS_ONE},
     "MCCClassifier": {"check_classifiers_classes": _MINUS_ONE},
+    "CDANClassifier": {"check_classifiers_classes": _MINUS_ONE},
+    "DeepCORALClassifier": {"check_classifiers_classes": _MINUS_ONE},
     "SourceOnlyClassifier": {"check_classifiers_classes": _MINUS_ONE},
     "ADDAClassifier": {"check_classifiers_classes": _MINUS_ONE},
     "SHOTAdapter": {

@@ -1,6 +1,7 @@
 """Building blocks: backbones, heads, the gradient reversal layer, the container."""
 
 from .backbones import MLP
+from .conditioning import MultilinearMap, RandomizedMultilinearMap
 from .conv import WDCNN, CNN1d
 from .grl import GradientReversal, grad_reverse
 from .heads import ClassifierHead, DomainDiscriminator, WeightNormLinear
@@ -8,6 +9,8 @@ from .network import DANetwork
 
 __all__ = [
     "MLP",
+    "MultilinearMap",
+    "RandomizedMultilinearMap",
     "WDCNN",
     "CNN1d",
     "ClassifierHead",

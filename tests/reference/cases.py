@@ -19,7 +19,9 @@ from torch import nn
 
 from skuda import (
     ADDAClassifier,
+    CDANClassifier,
     DANNClassifier,
+    DeepCORALClassifier,
     MCCClassifier,
     SHOTAdapter,
     SourceOnlyClassifier,
@@ -95,6 +97,19 @@ def case_dann_early_stopping(Xs, ys, Xt):
 
 def case_mcc(Xs, ys, Xt):
     return MCCClassifier(max_epochs=3, hidden_layer_sizes=(32,), **FAST).fit(Xs, ys, Xt)
+
+
+def case_cdan(Xs, ys, Xt):
+    return CDANClassifier(max_epochs=3, randomized_threshold=40, **FAST).fit(Xs, ys, Xt)
+
+
+def case_coral(Xs, ys, Xt):
+    return DeepCORALClassifier(max_epochs=3, **FAST).fit(Xs, ys, Xt)
+
+
+def case_mmd(Xs, ys, Xt):
+    clf = DeepCORALClassifier(discrepancy="mmd", align="features", max_epochs=3, **FAST)
+    return clf.fit(Xs, ys, Xt)
 
 
 def case_adda(Xs, ys, Xt):
