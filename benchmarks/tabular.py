@@ -19,8 +19,8 @@ data as :func:`skuda.datasets.load_domain` returns it:
 
 Tasks are named ``dataset:source:target`` (``office_caltech:amazon:webcam``,
 ``gas:batch1:batch2``). Methods: 1-NN and logistic regression on the source
-(shallow references, deterministic, run once), source-only, DANN, ADDA, SHOT-IM
-and SHOT. Target accuracy is measured on all target rows (transductive
+(shallow references, deterministic, run once), source-only, DANN, ADDA, SHOT-IM,
+SHOT, MCC, CDAN+E, Deep CORAL and DAN (MMD). Target accuracy is measured on all target rows (transductive
 protocol). Every fit is appended to ``<results>/tabular.csv`` as soon as it
 ends and finished jobs are skipped on a rerun, so an interrupted run resumes
 and shards can run side by side. ``--report`` (run after every fit batch
@@ -81,7 +81,19 @@ PUBLISHED = {
     "mnist_usps": {"JDA": 63.5, "MEDA": 80.8},
 }
 SHALLOW = ("1nn", "logreg")
-METHODS = ["1nn", "logreg", "source_only", "dann", "adda", "shot_im", "shot"]
+METHODS = [
+    "1nn",
+    "logreg",
+    "source_only",
+    "dann",
+    "adda",
+    "shot_im",
+    "shot",
+    "mcc",
+    "cdan",
+    "coral",
+    "mmd",
+]
 LABELS = {
     "1nn": "1-NN",
     "logreg": "LogReg",
@@ -90,6 +102,10 @@ LABELS = {
     "adda": "ADDA",
     "shot_im": "SHOT-IM",
     "shot": "SHOT",
+    "mcc": "MCC",
+    "cdan": "CDAN+E",
+    "coral": "Deep CORAL",
+    "mmd": "DAN (MMD)",
 }
 COLUMNS = {
     "dataset": str,
@@ -116,6 +132,10 @@ def make(method, seed, scale, overrides):
         "adda": (skuda.ADDAClassifier, {}),
         "shot": (skuda.SHOTAdapter, {}),
         "shot_im": (skuda.SHOTAdapter, {"cls_par": 0.0}),
+        "mcc": (skuda.MCCClassifier, {}),
+        "cdan": (skuda.CDANClassifier, {}),
+        "coral": (skuda.DeepCORALClassifier, {}),
+        "mmd": (skuda.DeepCORALClassifier, {"discrepancy": "mmd"}),
     }[method]
     est = cls(random_state=seed, **extra)
     valid = est.get_params()

@@ -21,6 +21,7 @@ __all__ = [
     "mmd_loss",
     "prediction_diversity",
     "prediction_entropy",
+    "prior_divergence",
 ]
 
 
@@ -135,6 +136,30 @@ def prediction_diversity(logits: torch.Tensor) -> torch.Tensor:
     p_mean = F.softmax(logits, dim=1).mean(dim=0)
     # xlogy gives 0 * log 0 = 0 for classes that nobody predicts.
     return -torch.special.xlogy(p_mean, p_mean).sum()
+
+
+def prior_divergence(logits: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+    """KL divergence of the mean softmax prediction from class proportions.
+
+    ``sum_k pbar_k log(pbar_k / prior_k)``: zero when the batch's mean
+    prediction matches ``prior``. With a uniform ``prior`` it equals
+    ``log(n_classes) - prediction_diversity(logits)``, SHOT's diversity term up
+    to a constant; with estimated proportions it stops the diversity term from
+    pushing an imbalanced target towards balanced predictions.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n, n_classes)
+    prior : Tensor of shape (n_classes,)
+        Positive class proportions summing to 1.
+
+    Returns
+    -------
+    Tensor
+        Scalar divergence.
+    """
+    p_mean = F.softmax(logits, dim=1).mean(dim=0)
+    return (torch.special.xlogy(p_mean, p_mean) - p_mean * torch.log(prior)).sum()
 
 
 def information_maximization_loss(logits: torch.Tensor) -> torch.Tensor:

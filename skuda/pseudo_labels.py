@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["centroid_pseudo_labels"]
+__all__ = ["centroid_pseudo_labels", "em_class_prior"]
 
 
 def centroid_pseudo_labels(
@@ -50,3 +51,50 @@ def _nearest_centroid(feats, weights, candidates):
     similarity = feats @ F.normalize(centroids, dim=1).T
     similarity[:, ~candidates] = -math.inf
     return similarity.argmax(dim=1)
+
+
+def em_class_prior(proba, source_prior=None, *, n_iter=200, tol=1e-8, floor=1e-3):
+    """Estimate the target's class proportions from a source model's predictions.
+
+    The EM algorithm of Saerens, Latinne & Decaestecker (Neural Computation
+    14(1), 2002) for a label shift: posteriors computed under the source
+    prior ``pi_s`` are re-weighted by ``pi / pi_s`` and renormalised, and the
+    new prior ``pi`` is their mean over the target rows, until it stops
+    changing.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n, n_classes)
+        The source model's class probabilities on the target rows.
+    source_prior : array-like of shape (n_classes,), default=None
+        Class proportions the model was trained with; None: uniform.
+    n_iter : int, default=200
+    tol : float, default=1e-8
+        Stop when no proportion moves by more than this.
+    floor : float, default=1e-3
+        Lower bound of every estimated proportion (renormalised), so that a
+        class the model never predicts keeps a finite log-probability.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        Estimated target class proportions (sum to 1).
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    n_classes = proba.shape[1]
+    source = (
+        np.full(n_classes, 1.0 / n_classes)
+        if source_prior is None
+        else np.asarray(source_prior, dtype=np.float64)
+    )
+    prior = source.copy()
+    for _ in range(n_iter):
+        weighted = proba * (prior / source)
+        weighted /= np.maximum(weighted.sum(axis=1, keepdims=True), 1e-300)
+        new = weighted.mean(axis=0)
+        done = np.abs(new - prior).max() < tol
+        prior = new
+        if done:
+            break
+    prior = np.maximum(prior, floor)
+    return prior / prior.sum()

@@ -25,10 +25,10 @@ from ._net import DANet
 from ._network import build_encoder, output_size
 from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
-from ._validation import UNLABELED, Interval, as_signals, check_features
-from .losses import prediction_diversity, prediction_entropy
+from ._validation import UNLABELED, Interval, StrOptions, as_signals, check_features
+from .losses import prediction_diversity, prediction_entropy, prior_divergence
 from .modules import DANetwork, WeightNormLinear
-from .pseudo_labels import centroid_pseudo_labels
+from .pseudo_labels import centroid_pseudo_labels, em_class_prior
 
 
 class _SHOTNet(DANet):
@@ -41,12 +41,20 @@ class _SHOTNet(DANet):
     """
 
     def __init__(
-        self, module, *args, ent_par=1.0, cls_par=0.3, pseudo_label_interval=1, **kwargs
+        self,
+        module,
+        *args,
+        ent_par=1.0,
+        cls_par=0.3,
+        pseudo_label_interval=1,
+        source_prior=None,
+        **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
         self.ent_par = ent_par
         self.cls_par = cls_par
         self.pseudo_label_interval = pseudo_label_interval
+        self.source_prior = source_prior
 
     def initialize_module(self):
         super().initialize_module()
@@ -66,6 +74,18 @@ class _SHOTNet(DANet):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.epochs_this_fit_ = 0
         self.pseudo_labels_ = None
+        self.target_prior_ = None
+        if self.source_prior is not None:  # diversity="prior"
+            self.target_prior_ = self._estimate_target_prior(X.X_tgt)
+
+    def _estimate_target_prior(self, X_tgt):
+        """EM estimate of the target's class proportions (before adapting)."""
+        self.module_.eval()
+        with torch.no_grad():
+            logits = map_chunks(self.module_, X_tgt)
+        proba = F.softmax(logits.double(), dim=1).cpu().numpy()
+        prior = em_class_prior(proba, self.source_prior)
+        return torch.as_tensor(prior, dtype=torch.float32, device=X_tgt.device)
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
@@ -98,7 +118,11 @@ class _SHOTNet(DANet):
         entropy, diversity = prediction_entropy(logits), prediction_diversity(logits)
         self.log_batch("entropy", entropy)
         self.log_batch("diversity", diversity)
-        terms = {"im_loss": self.ent_par * (entropy - diversity)}
+        if self.target_prior_ is None:  # the paper's term: uniform classes
+            terms = {"im_loss": self.ent_par * (entropy - diversity)}
+        else:  # pull the mean prediction towards the estimated proportions
+            gap = prior_divergence(logits, self.target_prior_)
+            terms = {"im_loss": self.ent_par * (entropy + gap)}
         if self.cls_par > 0:
             terms["pseudo_label_loss"] = self.cls_par * F.cross_entropy(
                 logits, batch.yt
@@ -152,6 +176,19 @@ class SHOTAdapter(TwoPhaseDAClassifier):
     cls_par : float, default=0.3
         Weight of the pseudo-label cross-entropy; 0 gives SHOT-IM (and skips
         pseudo-labelling).
+    diversity : {"uniform", "prior"}, default="uniform"
+        The diversity half of information maximisation. ``"uniform"``: the
+        paper's term, the entropy of the mean prediction, which pushes the
+        target towards balanced classes. ``"prior"``: the KL divergence of the
+        mean prediction from the target's class proportions, estimated before
+        adaptation by EM on the source model's predictions (Saerens et al.,
+        2002; :func:`skuda.pseudo_labels.em_class_prior`) from the source
+        proportions (uniform when unknown, i.e. source-free). It fits a pure
+        shift of class proportions; under covariate drift the source model is
+        miscalibrated on the target and EM can starve a class. Measured on gas
+        batch 1 -> 2 (0.4 % in the rarest class): 45.9 -> 81.1 % target
+        accuracy; over all 7 gas targets 66.0 -> 43.4 % (seed 0), so the
+        paper's ``"uniform"`` stays the default.
     label_smoothing : float, default=0.1
         Label smoothing of the source cross-entropy.
     bottleneck_dim : int, default=256
@@ -230,6 +267,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         "classes": ["array-like", None],
         "ent_par": [Interval(Real, 0, None, closed="left")],
         "cls_par": [Interval(Real, 0, None, closed="left")],
+        "diversity": [StrOptions({"uniform", "prior"})],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "bottleneck_dim": [Interval(Integral, 1, None, closed="left")],
         "pseudo_label_interval": [Interval(Integral, 1, None, closed="left")],
@@ -242,6 +280,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         classes=None,
         ent_par=1.0,
         cls_par=0.3,
+        diversity="uniform",
         label_smoothing=0.1,
         bottleneck_dim=256,
         pseudo_label_interval=1,
@@ -385,10 +424,19 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         )
         if X_tgt is None:
             return source_net
-        return self._adapt(source_net.module_, X_tgt, batch_seed)
+        prior = np.bincount(y_idx, minlength=len(self.classes_)) / len(y_idx)
+        return self._adapt(source_net.module_, X_tgt, batch_seed, prior)
 
-    def _adapt(self, network, X_tgt, batch_seed):
-        """Adapt ``network`` (None: continue ``net_``) on the target rows."""
+    def _adapt(self, network, X_tgt, batch_seed, source_prior=None):
+        """Adapt ``network`` (None: continue ``net_``) on the target rows.
+
+        ``source_prior``: class proportions of the source rows (None: unknown,
+        taken as uniform), used by ``diversity="prior"``.
+        """
+        if self.diversity == "uniform":
+            source_prior = None
+        elif source_prior is None:
+            source_prior = np.full(len(self.classes_), 1.0 / len(self.classes_))
         if network is None:
             net = self._continue_net()
         else:
@@ -400,5 +448,6 @@ class SHOTAdapter(TwoPhaseDAClassifier):
                 ent_par=self.ent_par,
                 cls_par=self.cls_par,
                 pseudo_label_interval=self.pseudo_label_interval,
+                source_prior=source_prior,
             )
         return net.fit(DomainData(None, None, X_tgt, device=self.device_), None)

@@ -16,6 +16,7 @@ from skuda.losses import (
     mmd_loss,
     prediction_diversity,
     prediction_entropy,
+    prior_divergence,
 )
 
 
@@ -152,3 +153,12 @@ def test_mmd_loss_matches_numpy_reference():
     assert mmd_loss(source, target).item() == pytest.approx(expected, rel=1e-6)
     assert mmd_loss(source, source).item() == pytest.approx(0.0, abs=1e-12)
     assert mmd_loss(source, target).item() > mmd_loss(source, source + 0.1).item()
+
+
+def test_prior_divergence_is_shifted_diversity_for_uniform_prior():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0], [-3.0, 1.0, 4.0]])
+    uniform = torch.full((3,), 1 / 3)
+    expected = math.log(3) - prediction_diversity(logits).item()
+    assert prior_divergence(logits, uniform).item() == pytest.approx(expected)
+    p_mean = torch.softmax(logits, dim=1).mean(dim=0)
+    assert prior_divergence(logits, p_mean).item() == pytest.approx(0.0, abs=1e-6)

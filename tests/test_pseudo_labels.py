@@ -1,9 +1,10 @@
 """SHOT's centroid pseudo-labels (Liang et al., ICML 2020, Eqs. 4-6)."""
 
 import numpy as np
+import pytest
 import torch
 
-from skuda.pseudo_labels import centroid_pseudo_labels
+from skuda.pseudo_labels import centroid_pseudo_labels, em_class_prior
 
 
 def test_pseudo_labels_recover_separated_clusters():
@@ -40,3 +41,23 @@ def test_pseudo_labels_skip_classes_nobody_predicts():
     feats = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
     logits = torch.tensor([[2.0, 0.0, 1.9], [2.0, 0.0, 1.9], [0.0, 2.0, 1.9]])
     assert set(centroid_pseudo_labels(feats, logits).tolist()) <= {0, 1}
+
+
+def test_em_class_prior_recovers_a_label_shift():
+    # Calibrated posteriors of a 2-class problem with equal source classes,
+    # evaluated on a target with 80 % / 20 %: EM finds the proportions.
+    rng = np.random.default_rng(0)
+    y = (rng.random(4000) < 0.2).astype(int)
+    x = rng.normal(loc=2.0 * y, scale=1.0)
+    p1 = 1.0 / (1.0 + np.exp(-(2.0 * x - 2.0)))  # Bayes posterior at 50/50
+    proba = np.c_[1 - p1, p1]
+    assert proba[:, 1].mean() > 0.3  # the naive estimate is biased to 1/2
+    prior = em_class_prior(proba)
+    np.testing.assert_allclose(prior, [0.8, 0.2], atol=0.03)
+    np.testing.assert_allclose(em_class_prior(proba, [0.5, 0.5]), prior)
+
+
+def test_em_class_prior_keeps_a_floor():
+    proba = np.array([[1.0, 0.0], [1.0, 0.0]])
+    prior = em_class_prior(proba, floor=0.01)
+    assert prior[1] > 0 and prior.sum() == pytest.approx(1.0)
