@@ -21,9 +21,9 @@ Tasks are named ``dataset:source:target`` (``office_caltech:amazon:webcam``,
 ``gas:batch1:batch2``). Methods: 1-NN and logistic regression on the source
 (shallow references, deterministic, run once), source-only, DANN, ADDA, SHOT-IM,
 SHOT, MCC, CDAN+E, Deep CORAL and DAN (MMD). Target accuracy is measured on all
-target rows (transductive protocol). Every fit is appended to ``<results>/tabular.csv`` as soon as it
-ends and finished jobs are skipped on a rerun, so an interrupted run resumes
-and shards can run side by side. ``--report`` (run after every fit batch
+target rows (transductive protocol). Every fit is appended to
+``<results>/tabular.csv`` as soon as it ends and finished jobs are skipped on a
+rerun, so an interrupted run resumes and shards can run side by side. ``--report`` (run after every fit batch
 anyway) writes per dataset a markdown table (``<dataset>.md``: mean +- std over
 seeds per task, averages, time per fit, published numbers), a reStructuredText
 copy for the docs and a PNG plot.
