@@ -23,10 +23,10 @@ Tasks are named ``dataset:source:target`` (``office_caltech:amazon:webcam``,
 SHOT, MCC, CDAN+E, Deep CORAL and DAN (MMD). Target accuracy is measured on all
 target rows (transductive protocol). Every fit is appended to
 ``<results>/tabular.csv`` as soon as it ends and finished jobs are skipped on a
-rerun, so an interrupted run resumes and shards can run side by side. ``--report`` (run after every fit batch
-anyway) writes per dataset a markdown table (``<dataset>.md``: mean +- std over
-seeds per task, averages, time per fit, published numbers), a reStructuredText
-copy for the docs and a PNG plot.
+rerun, so an interrupted run resumes and shards can run side by side.
+``--report`` (run after every fit batch anyway) writes per dataset a markdown
+table (``<dataset>.md``: mean +- std over seeds per task, averages, time per
+fit, published numbers), a reStructuredText copy for the docs and a PNG plot.
 """
 
 from __future__ import annotations
