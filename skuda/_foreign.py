@@ -27,6 +27,8 @@ import torch
 from skorch import NeuralNet, NeuralNetBinaryClassifier
 from torch import nn
 
+from ._network import run_on
+
 _PAIRS = (
     ("encoder", "head"),
     ("features", "classifier"),
@@ -115,29 +117,16 @@ def check_split(whole, encoder, head, input_shape):
     Runs on four random rows (a local generator) in eval mode, without
     gradients, and leaves every module's mode as it was.
     """
-    param = next(whole.parameters(), None)
-    device = param.device if param is not None else "cpu"
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn((4, *input_shape), generator=gen).to(device)
-    modes = [m.training for m in whole.modules()]
-    whole.eval()
-    try:
-        with torch.no_grad():
-            out, logits = whole(x), head(encoder(x))
-    except Exception as exc:
-        raise ValueError(
-            "source_estimator's module_ failed on rows of shape "
-            f"{tuple(input_shape)}: {exc}"
-        ) from exc
-    finally:
-        for m, mode in zip(whole.modules(), modes, strict=True):
-            m.training = mode
+    x = torch.randn((4, *input_shape), generator=gen)
+    out = run_on(whole, x, what="source_estimator's module_")
     if not isinstance(out, torch.Tensor):
         raise ValueError(
             f"source_estimator's module_ returns a {type(out).__name__}, not one "
             "tensor of logits; pass source_estimator=(feature_extractor, "
             "classifier) instead."
         )
+    logits = run_on(nn.Sequential(encoder, head), x, what="source_estimator's parts")
     if isinstance(head, nn.Sequential) and isinstance(head[-1], TwoClassLogits):
         logits = logits[:, 1:]  # compare the binary net's own single logit
     if not _same_prediction(out, logits):

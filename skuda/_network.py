@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -136,26 +137,42 @@ def output_size(encoder, input_shape):
     return int(np.prod(out.shape[1:]))
 
 
+@contextmanager
+def evaluating(module):
+    """Run a block with ``module`` in eval mode, without gradients; restore modes."""
+    modes = [m.training for m in module.modules()]
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield module
+    finally:
+        for m, mode in zip(module.modules(), modes, strict=True):
+            m.training = mode
+
+
+def run_on(module, x, *, what):
+    """``module(x)`` in eval mode on ``module``'s device; ValueError naming ``what``.
+
+    Leaves the module's train/eval mode as it was.
+    """
+    param = next(module.parameters(), None)
+    x = x.to(param.device if param is not None else "cpu")
+    try:
+        with evaluating(module):
+            return module(x)
+    except Exception as exc:
+        raise ValueError(
+            f"{what} failed on input of shape (n, *{tuple(x.shape[1:])}): {exc}"
+        ) from exc
+
+
 def dry_run(module, input_shape, *, what):
     """Return ``module``'s output on two zero rows of ``input_shape``, in eval mode.
 
     Leaves the module's train/eval mode as it was; a failure becomes a
     ValueError naming ``what``.
     """
-    param = next(module.parameters(), None)
-    device = param.device if param is not None else "cpu"
-    modes = [m.training for m in module.modules()]
-    module.eval()
-    try:
-        with torch.no_grad():
-            out = module(torch.zeros((2, *input_shape), device=device))
-    except Exception as exc:
-        raise ValueError(
-            f"{what} failed on input of shape (2, *{tuple(input_shape)}): {exc}"
-        ) from exc
-    finally:
-        for m, mode in zip(module.modules(), modes, strict=True):
-            m.training = mode
+    out = run_on(module, torch.zeros((2, *input_shape)), what=what)
     if not isinstance(out, torch.Tensor):
         raise ValueError(
             f"{what} returns a {type(out).__name__}, not one tensor; skuda needs "
