@@ -1,5 +1,7 @@
 """validation_fraction and skorch's standard callbacks, with their defaults."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -43,11 +45,6 @@ def _make(Est, epochs=3, **kwargs):
 def _validated_history(clf):
     """The history of the phase that trains on source labels."""
     return clf.source_history_ if type(clf) in TWO_PHASE else clf.history_
-
-
-def _source_net_split(clf):
-    net = clf.net_ if type(clf) not in TWO_PHASE else None
-    return net.train_split if net is not None else None
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS, ids=lambda c: c.__name__)
@@ -195,3 +192,5 @@ def test_warm_start_keeps_validating(blobs):
     ).fit(Xs, ys, Xt)
     clf.fit(Xs, ys, Xt)
     assert len(clf.history_) == 4 and "valid_acc" in clf.history_[-1]
+    again = pickle.loads(pickle.dumps(clf))  # the split is a small, picklable value
+    np.testing.assert_array_equal(again.predict_proba(Xt), clf.predict_proba(Xt))
