@@ -6,7 +6,8 @@ Usage::
 
 The toy is that of the gallery example ``plot_skorch_source_free.py``:
 ``make_shifted_blobs(300, n_features=5, shift=2.0, rotation=90.0)``. Per seed a
-skorch ``NeuralNetClassifier`` (softmax output, default ``NLLLoss``, 20 epochs)
+skorch ``NeuralNetClassifier`` (an ``nn.Sequential`` ending in a softmax, default
+``NLLLoss``, 20 epochs)
 is fitted on the source rows; then the script records the target accuracy of
 the net as trained, of the net on moment-matched target rows (target mean and
 std moved onto the source's; nothing trained), of ``SHOTAdapter(net)`` (target
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -37,22 +37,20 @@ COLUMNS = ["seed", "skorch", "moment_matching", "shot", "adda", "shot_s", "adda_
 DEFAULT_OUT = Path(__file__).parent / "results" / "skorch_source.csv"
 
 
-class ClassifierModule(nn.Module):
-    """The example's module: ``features`` then ``classifier``, softmax output."""
+def classifier_module(n_features=5, n_hidden=64, n_classes=3):
+    """Two hidden layers, then the classifier and a softmax (for ``NLLLoss``).
 
-    def __init__(self, n_features=5, n_hidden=64, n_classes=3):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Linear(n_features, n_hidden),
-            nn.ReLU(),
-            nn.Linear(n_hidden, n_hidden),
-            nn.ReLU(),
-        )
-        self.classifier = nn.Linear(n_hidden, n_classes)
-
-    def forward(self, X):
-        """Class probabilities of the rows ``X``."""
-        return F.softmax(self.classifier(self.features(X)), dim=-1)
+    An ``nn.Sequential``: skuda splits it before its last ``Linear`` (the
+    gallery example's module uses named ``features``/``classifier`` instead).
+    """
+    return nn.Sequential(
+        nn.Linear(n_features, n_hidden),
+        nn.ReLU(),
+        nn.Linear(n_hidden, n_hidden),
+        nn.ReLU(),
+        nn.Linear(n_hidden, n_classes),
+        nn.Softmax(dim=-1),
+    )
 
 
 def run_seed(seed):
@@ -63,7 +61,7 @@ def run_seed(seed):
     Xs, Xt = Xs.astype(np.float32), Xt.astype(np.float32)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        net = NeuralNetClassifier(ClassifierModule, max_epochs=20, lr=0.1, verbose=0)
+        net = NeuralNetClassifier(classifier_module(), max_epochs=20, lr=0.1, verbose=0)
         net.fit(Xs, ys)
     matched = (Xt - Xt.mean(0)) / Xt.std(0) * Xs.std(0) + Xs.mean(0)
     start = time.perf_counter()
