@@ -18,8 +18,8 @@ from ._net import AnnealedLR
 from ._network import build_encoder, build_head, output_size
 from ._scaling import float32_moments, standardize_
 from ._user_callbacks import (
+    check_fit_callbacks,
     check_lr_schedulers,
-    check_validation_callbacks,
     needs_validation,
     set_callback_params,
 )
@@ -235,7 +235,9 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         ``net_`` (and its history as ``history_``).
         """
         self.device_ = resolve_device(self.device)
-        self._check_callbacks()
+        check_fit_callbacks(
+            self.callbacks, self.validation_fraction, self._trains_source()
+        )
         seed, batch_seed = draw_seeds(self.random_state)
         with seeded(seed, self.device_):
             net = train(batch_seed)
@@ -334,28 +336,6 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         if optimizer is torch.optim.SGD:
             params["optimizer__momentum"] = 0.9
         return params
-
-    def _check_callbacks(self):
-        """Before training: ValueError for callbacks this fit cannot serve."""
-        trains_source = self._trains_source()
-        if self.validation_fraction is not None and not trains_source:
-            raise ValueError(
-                "validation_fraction holds out source rows from the training of "
-                "the source model, but with source_estimator none is trained; "
-                "set validation_fraction=None."
-            )
-        reason = None
-        if not trains_source:
-            reason = (
-                "with source_estimator no model is trained on source labels; "
-                "stop the adaptation with skuda.callbacks.UnsupervisedEarlyStopping."
-            )
-        elif self.validation_fraction is None:
-            reason = (
-                "set validation_fraction (e.g. 0.1) to hold out source rows; "
-                "their loss and accuracy are recorded as valid_loss and valid_acc."
-            )
-        check_validation_callbacks(self.callbacks, reason)
 
     def _callbacks(self, lr_schedule=None, phase=None):
         """Return the user's callbacks (copied) plus the lr annealing when it is on.

@@ -32,6 +32,32 @@ def needs_validation(item):
     return isinstance(cb, (EpochScoring, BatchScoring)) and not cb.on_train
 
 
+def check_fit_callbacks(callbacks, validation_fraction, trains_source):
+    """Before training: ValueError for what this fit's callbacks cannot get.
+
+    ``trains_source`` is whether the fit trains a model on source labels (not
+    so with a fitted ``source_estimator``); only such a fit can validate.
+    """
+    if validation_fraction is not None and not trains_source:
+        raise ValueError(
+            "validation_fraction holds out source rows from the training of the "
+            "source model, but with source_estimator none is trained; set "
+            "validation_fraction=None."
+        )
+    reason = None
+    if not trains_source:
+        reason = (
+            "with source_estimator no model is trained on source labels; stop "
+            "the adaptation with skuda.callbacks.UnsupervisedEarlyStopping."
+        )
+    elif validation_fraction is None:
+        reason = (
+            "set validation_fraction (e.g. 0.1) to hold out source rows; their "
+            "loss and accuracy are recorded as valid_loss and valid_acc."
+        )
+    check_validation_callbacks(callbacks, reason)
+
+
 def check_validation_callbacks(callbacks, no_validation):
     """Raise a ValueError for callbacks that need validation data it lacks.
 
