@@ -15,8 +15,14 @@ from ._batching import DomainData
 from ._device import draw_seeds, resolve_device, seeded
 from ._inference import InferenceMixin
 from ._net import AnnealedLR
-from ._network import build_encoder, output_size
+from ._network import build_encoder, build_head, output_size
 from ._scaling import float32_moments, standardize_
+from ._user_callbacks import (
+    check_fit_callbacks,
+    check_lr_schedulers,
+    needs_validation,
+    set_callback_params,
+)
 from ._validation import (
     Interval,
     StrOptions,
@@ -26,6 +32,7 @@ from ._validation import (
     n_rows,
     split_stacked,
 )
+from ._validation_split import SourceValidSplit
 from .modules import ClassifierHead, DANetwork
 from .modules.conv import BACKBONES
 
@@ -59,7 +66,8 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         "hidden_layer_sizes": [tuple, list],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
-        "feature_extractor": [nn.Module, StrOptions(set(BACKBONES)), None],
+        "feature_extractor": [nn.Module, StrOptions(set(BACKBONES)), type, None],
+        "head": [nn.Module, None],
         "feature_extractor_kwargs": [dict, None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -73,6 +81,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "input_scaling": [StrOptions({"pooled", "domain"}), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     }
 
     # -- fitting -----------------------------------------------------------------
@@ -127,9 +136,55 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         """
         return self.fit(X, y, X_tgt).transform(X)
 
+    def set_params(self, **params):
+        """Set parameters; also skorch's ``callbacks__<name>__<param>`` routing.
+
+        ``callbacks__<name>__<param>=value`` sets a parameter of the callback
+        named ``<name>`` in ``callbacks`` (the name of a ``(name, callback)``
+        pair, else its class name), and ``callbacks__<name>=cb`` replaces it
+        (None removes it); the callback is copied first, never changed in
+        place. ``feature_extractor__<arg>=value`` sets one entry of
+        ``feature_extractor_kwargs`` (a named backbone or a module class).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+        """
+        routed = {}
+        for prefix in ("callbacks__", "feature_extractor__"):
+            routed[prefix] = {
+                key[len(prefix) :]: params.pop(key)
+                for key in list(params)
+                if key.startswith(prefix)
+            }
+        super().set_params(**params)
+        if routed["callbacks__"]:
+            self.callbacks = set_callback_params(self.callbacks, routed["callbacks__"])
+        if routed["feature_extractor__"]:
+            if not isinstance(self.feature_extractor, (str, type)):
+                raise ValueError(
+                    "feature_extractor__<arg> sets a constructor argument of a "
+                    "named backbone or a module class; feature_extractor is "
+                    f"{type(self.feature_extractor).__name__}."
+                )
+            self.feature_extractor_kwargs = {
+                **(self.feature_extractor_kwargs or {}),
+                **routed["feature_extractor__"],
+            }
+        return self
+
     def _source_model_param(self):
         """Return the source model this fit starts from, or None (train one)."""
         return None
+
+    def _trains_source(self):
+        """Whether this fit trains a model on the source labels."""
+        return True
 
     def _takes_signals(self):
         """Whether the network reads ``(n, channels, length)`` signals.
@@ -146,7 +201,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         """Return validated float32 copies of both domains, in the network's shape."""
         source = self._source_model_param()
         allow_nd = self.feature_extractor is not None or (
-            source is not None and len(source.input_shape or ()) > 1
+            source is not None and len(source.input_shape or (0, 0)) > 1
         )
         X_src = check_features(self, X_src, name="X_src", reset=True, allow_nd=allow_nd)
         if X_tgt is not None:
@@ -180,6 +235,9 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         ``net_`` (and its history as ``history_``).
         """
         self.device_ = resolve_device(self.device)
+        check_fit_callbacks(
+            self.callbacks, self.validation_fraction, self._trains_source()
+        )
         seed, batch_seed = draw_seeds(self.random_state)
         with seeded(seed, self.device_):
             net = train(batch_seed)
@@ -206,7 +264,9 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         """Return the fitted ``net_``, set up to train ``max_epochs`` more epochs."""
         net = self.net_
         net.set_params(
-            max_epochs=self.max_epochs, callbacks=self._callbacks(lr_schedule)
+            max_epochs=self.max_epochs,
+            callbacks=self._callbacks(lr_schedule, net.phase),
+            train_split=self._train_split(net.batch_seed, net.phase),
         )
         return net
 
@@ -259,7 +319,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
     def _build_network(self, input_shape, n_classes):
         encoder = build_encoder(self, input_shape)
         n_features = output_size(encoder, input_shape)
-        head = ClassifierHead(n_features, n_classes)
+        head = build_head(self.head, n_features, n_classes, ClassifierHead)
         return DANetwork(encoder, head, **self._extra_modules(n_features))
 
     def _extra_modules(self, n_features):
@@ -277,31 +337,55 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
             params["optimizer__momentum"] = 0.9
         return params
 
-    def _callbacks(self, lr_schedule=None):
-        """Return the user's callbacks (copied) plus the lr annealing when it is on."""
-        callbacks = copy.deepcopy(self.callbacks) or []
-        if (lr_schedule or self.lr_schedule) == "dann":
+    def _callbacks(self, lr_schedule=None, phase=None):
+        """Return the user's callbacks (copied) plus the lr annealing when it is on.
+
+        An adaptation phase records no validation scores, so it gets no
+        callback that reads them.
+        """
+        lr_schedule = lr_schedule or self.lr_schedule
+        check_lr_schedulers(self.callbacks, lr_schedule)
+        callbacks = [
+            item
+            for item in copy.deepcopy(self.callbacks) or []
+            if phase != "adaptation" or not needs_validation(item)
+        ]
+        if lr_schedule == "dann":
             callbacks.append(("lr_schedule", AnnealedLR()))
         return callbacks
 
-    def _make_net(self, net_class, network, batch_seed, lr_schedule=None, **overrides):
+    def _train_split(self, batch_seed, phase=None):
+        """Return skorch's ``train_split``: held-out source rows, or None.
+
+        Phases that train on source labels validate on them; an adaptation
+        phase does not.
+        """
+        if self.validation_fraction is None or phase == "adaptation":
+            return None
+        return SourceValidSplit(self.validation_fraction, random_state=batch_seed)
+
+    def _make_net(
+        self, net_class, network, batch_seed, lr_schedule=None, phase=None, **overrides
+    ):
         """Build a ``net_class`` around ``network`` with this estimator's settings.
 
         ``overrides`` replace any constructor argument (e.g. ``max_epochs`` or
         ``lr`` of a second training phase); ``lr_schedule`` replaces the
-        estimator's for this net.
+        estimator's for this net; ``phase`` names a phase of a two-phase
+        method (``"source"`` or ``"adaptation"``).
         """
         params = dict(
             criterion=nn.CrossEntropyLoss,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            train_split=None,
-            callbacks=self._callbacks(lr_schedule),
+            train_split=self._train_split(batch_seed, phase),
+            callbacks=self._callbacks(lr_schedule, phase),
             verbose=self.verbose,
             device=self.device_,
             warm_start=self.warm_start,
             batch_seed=batch_seed,
+            phase=phase,
             **self._optimizer_params(),
             **self._net_params(),
         )

@@ -37,13 +37,41 @@ SHARED = {
         "1-D CNN for signals of shape ``(n_samples, n_channels, length)``, or "
         "``(n_samples, length)`` read as one channel; input scaling is then per "
         "channel. A module: used instead of the MLP (copied, never modified); it "
-        "may take inputs of any rank and its output is flattened per row.",
+        "may take inputs of any rank and must return one feature vector per row. "
+        "A module class (skorch's habit): instantiated at fit with "
+        "``feature_extractor_kwargs``, which ``set_params(feature_extractor__<arg>="
+        "value)`` sets one by one.",
     ),
     "feature_extractor_kwargs": (
         "dict",
         'Constructor arguments of the named backbone, e.g. ``{"n_filters": 32}`` '
-        "(``in_channels`` is set from the data). Only with a named "
-        "``feature_extractor``.",
+        "(``in_channels`` is set from the data), or of a module class. Only with "
+        "a named ``feature_extractor`` or a module class.",
+    ),
+    "head": (
+        "torch.nn.Module or None",
+        "The classifier on the learned features, returning one logit per class "
+        "(copied, never modified); ``None`` builds the method's default. It "
+        "takes the feature extractor's output (SHOT: the ``bottleneck_dim`` "
+        "bottleneck features). Unused with a fitted ``source_estimator``.",
+    ),
+    "discriminator": (
+        "torch.nn.Module or None",
+        "The domain discriminator on the learned features, returning one logit "
+        "per row (copied, never modified); ``None`` builds an MLP of "
+        "``discriminator_hidden_layer_sizes``.",
+    ),
+    "validation_fraction": (
+        "float in (0, 1) or None",
+        "Share of the labelled source rows held out from training (stratified, "
+        "as ``MLPClassifier``'s): after every epoch of each phase that trains on "
+        "source labels, skorch records their loss (``valid_loss``, the training "
+        "criterion) and the accuracy of the prediction path (``valid_acc``) in "
+        "the history, so skorch's ``EarlyStopping()``, ``Checkpoint()`` and "
+        '``EpochScoring("accuracy")`` work with their defaults. The adaptation '
+        "phase of ADDA and SHOT records none, and callbacks that read those "
+        "columns act only in the source phase. ``None``: every source row "
+        "trains.",
     ),
     "batch_size": ("int", "Rows per domain per iteration, in every training phase."),
     "optimizer": (
@@ -70,10 +98,19 @@ SHARED = {
         "phase. The same seed gives bit-identical predictions on CPU; the global "
         "RNG state is left as found.",
     ),
-    "verbose": ("int", "Print skorch's per-epoch table when positive."),
+    "verbose": (
+        "int",
+        "Print skorch's per-epoch table when positive; two-phase methods print "
+        "``[source phase]`` or ``[adaptation phase]`` above each phase's table "
+        "(the history's ``phase`` column).",
+    ),
     "callbacks": (
         "list of skorch callbacks",
-        "Extra skorch callbacks, copied for each fit and each training phase.",
+        "Extra skorch callbacks (or ``(name, callback)`` pairs), copied for each "
+        "fit and each training phase. ``set_params(callbacks__<name>__<param>="
+        "value)`` sets a parameter of one, as in skorch. With ``lr_schedule="
+        "'dann'`` a scheduler callback is an error (set ``lr_schedule="
+        "'constant'``).",
     ),
     "warm_start": (
         "bool",

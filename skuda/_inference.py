@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import TransformerTags
 from sklearn.utils.validation import check_is_fitted
 
 from ._batching import map_chunks
+from ._network import output_size
 from ._scaling import standardize_
 from ._source import SourceModel
 from ._validation import check_features
 
 
-class InferenceMixin:
+class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     """``predict``, ``predict_proba`` and ``transform`` of a fitted estimator.
+
+    ``transform``'s columns are named ``<classname><i>`` by
+    ``get_feature_names_out``, so ``set_output(transform="pandas")`` works.
 
     Reads the fitted ``net_``, ``classes_``, ``input_shape_``, ``device_`` and
     the input statistics ``input_mean_``/``input_scale_``; new rows are scaled
@@ -123,6 +128,12 @@ class InferenceMixin:
         check_is_fitted(self)
         encoder = self._prediction_encoder()
         return self._infer(X, lambda x: encoder(x).flatten(1))
+
+    @property
+    def _n_features_out(self):
+        """Width of ``transform``'s output, read by ``get_feature_names_out``."""
+        check_is_fitted(self)  # NotFittedError is an AttributeError: hasattr works
+        return output_size(self._prediction_encoder(), self.input_shape_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,7 +7,9 @@ backpropagates inside skorch's ``train_step``. Each term (and any diagnostic a
 hook records with :meth:`DANet.log_batch`) goes into skorch's batch-level
 history, and its epoch mean into the epoch row. The learning-rate annealing is a
 skorch ``LRScheduler`` stepping per batch (:class:`AnnealedLR`), and the
-divergence check a callback (:class:`FiniteLoss`).
+divergence check a callback (:class:`FiniteLoss`). With held-out source rows
+(``train_split``, see :mod:`skuda._validation_split`) skorch's own validation
+loop records ``valid_loss`` and the default callback ``valid_acc``.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from functools import partial
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback, EpochScoring, LRScheduler
+from skorch.utils import to_tensor
 from torch.optim.lr_scheduler import LambdaLR
 
-from ._batching import DomainBatches, n_iterations
+from ._batching import DomainBatches, DomainData, n_iterations
+from ._validation_split import HeldOut, HeldOutBatches
 from .exceptions import TrainingDivergedError
 from .schedules import lr_factor
 
-_SKORCH_BATCH_KEYS = frozenset({"train_loss", "train_batch_size"})
+_SKORCH_BATCH_KEYS = frozenset(
+    {"train_loss", "train_batch_size", "valid_loss", "valid_batch_size"}
+)
 """Batch-level history entries that skorch itself records and summarises."""
 
 
@@ -35,14 +41,18 @@ class DANet(NeuralNet):
     --------------------------
     batch_seed : int
         Seed of the local generator that draws the batch permutations.
+    phase : {"source", "adaptation"} or None
+        The training phase of a two-phase method: recorded per epoch in the
+        history as ``phase`` and, with ``verbose``, printed above the table.
     """
 
     use_target = True
     """Whether batches carry target rows (False for source-only training)."""
 
-    def __init__(self, module, *args, batch_seed=0, **kwargs):
+    def __init__(self, module, *args, batch_seed=0, phase=None, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.batch_seed = batch_seed
+        self.phase = phase
 
     # -- hooks for methods -------------------------------------------------------
     def batch_loss(self, batch, p):
@@ -100,8 +110,9 @@ class DANet(NeuralNet):
     def log_batch(self, name, value):
         """Record ``value`` (float or 0-d tensor) for this batch under ``name``.
 
-        Tensors are stored detached and only read at the end of the epoch, so
-        logging costs no device synchronisation per batch.
+        Tensors are stored detached and turned into floats at the end of the
+        epoch, all at once: logging costs no device synchronisation per batch,
+        and the history stays JSON-serialisable (skorch's ``Checkpoint``).
         """
         if isinstance(value, torch.Tensor):
             value = value.detach()
@@ -109,9 +120,20 @@ class DANet(NeuralNet):
 
     # -- skorch overrides --------------------------------------------------------
     def get_default_callbacks(self):
-        return [*super().get_default_callbacks(), ("finite_loss", FiniteLoss())]
+        # valid_acc as in skorch's NeuralNetClassifier; it records only when
+        # there is validation data (held-out source rows).
+        valid_acc = EpochScoring("accuracy", name="valid_acc", lower_is_better=False)
+        return [
+            *super().get_default_callbacks(),
+            ("valid_acc", valid_acc),
+            ("finite_loss", FiniteLoss()),
+        ]
 
     def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, HeldOut):
+            return HeldOutBatches(dataset, self.batch_size)
+        if not isinstance(dataset, DomainData):  # e.g. net_.predict(X)
+            return super().get_iterator(dataset, training=training)
         # Offset by the epochs already run so a warm start draws new batches.
         generator = torch.Generator().manual_seed(self.batch_seed + len(self.history))
         return DomainBatches(
@@ -123,17 +145,25 @@ class DANet(NeuralNet):
         )
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        n_src = 0 if X.X_src is None else len(X.X_src)
-        n_tgt = 0 if (X.X_tgt is None or not self.use_target) else len(X.X_tgt)
+        self._count_iterations(X)
+        self.iteration_ = 0
+        if self.phase is not None and self.verbose:
+            print(f"[{self.phase} phase]")
+
+    def _count_iterations(self, data):
+        n_src = 0 if data.X_src is None else len(data.X_src)
+        n_tgt = 0 if (data.X_tgt is None or not self.use_target) else len(data.X_tgt)
         self.iterations_per_epoch_ = n_iterations(n_src, n_tgt, self.batch_size)
         self.total_iterations_ = self.max_epochs * self.iterations_per_epoch_
-        self.iteration_ = 0
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self._set_training(False)
 
-    def on_epoch_begin(self, net, **kwargs):
-        super().on_epoch_begin(net, **kwargs)
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
+        if self.iteration_ == 0 and isinstance(dataset_train, DomainData):
+            # The training rows, without the held-out ones, set the progress p.
+            self._count_iterations(dataset_train)
         # Every submodule to train mode once per epoch: a copied or user module
         # may arrive in eval mode while the container reports training=True.
         self._set_training(True)
@@ -143,11 +173,25 @@ class DANet(NeuralNet):
             self.iteration_ += 1
 
     def on_epoch_end(self, net, **kwargs):
+        if self.phase is not None:
+            self.history.record("phase", self.phase)
         batches = self.history[-1, "batches"]
         names = dict.fromkeys(k for row in batches for k in row)  # first-seen order
         for name in [n for n in names if n not in _SKORCH_BATCH_KEYS]:
-            values = [row[name] for row in batches if name in row]
+            rows = [row for row in batches if name in row]
+            values = _floats([row[name] for row in rows])
+            for row, value in zip(rows, values, strict=True):
+                row[name] = value  # plain floats: the history stays JSON-able
             self.history.record(name, _epoch_value(name, values))
+
+    def infer(self, x, **fit_params):
+        # skorch's validation and prediction use the estimator's prediction
+        # path (ADDA: the target encoder), not the network's forward.
+        return self.target_logits(to_tensor(x, device=self.device))
+
+    def predict(self, X):
+        """Return class indices, the argmax of ``predict_proba`` (as skorch's)."""
+        return self.predict_proba(X).argmax(axis=1)
 
     def progress_at(self, iteration):
         """Training progress ``p`` in [0, 1] at ``iteration`` of this fit."""
@@ -169,12 +213,20 @@ class DANet(NeuralNet):
         return {"loss": loss, "y_pred": None}
 
 
+def _floats(values):
+    """Batch values (floats or 0-d tensors) as floats, with one device sync."""
+    tensors = [v for v in values if isinstance(v, torch.Tensor)]
+    if not tensors:
+        return values
+    device = tensors[0].device
+    stacked = [torch.as_tensor(v, dtype=torch.float32, device=device) for v in values]
+    return torch.stack(stacked).tolist()
+
+
 def _epoch_value(name, values):
     """Summarise an epoch's batch values: the last learning rate, else the mean."""
     if name == "lr":
         return values[-1]
-    if isinstance(values[0], torch.Tensor):
-        return torch.stack([v.float() for v in values]).mean().item()
     return sum(values) / len(values)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -13,19 +14,22 @@ from .modules.conv import BACKBONES
 
 
 def build_encoder(estimator, input_shape):
-    """Build a fresh encoder: a named signal backbone, a module's copy, or the MLP.
+    """Build a fresh encoder: named backbone, module class, module copy, or MLP.
 
     Reads ``feature_extractor``, ``feature_extractor_kwargs``,
     ``hidden_layer_sizes``, ``dropout`` and ``batch_norm`` of ``estimator``.
     """
     fe, kwargs = estimator.feature_extractor, estimator.feature_extractor_kwargs
-    if kwargs is not None and not isinstance(fe, str):
+    if kwargs is not None and not isinstance(fe, (str, type)):
         raise ValueError(
             "feature_extractor_kwargs configures a named backbone "
-            f"({sorted(BACKBONES)}); feature_extractor is {type(fe).__name__}."
+            f"({sorted(BACKBONES)}) or a module class; feature_extractor is "
+            f"{type(fe).__name__}."
         )
     if isinstance(fe, str):
         return signal_backbone(fe, kwargs or {}, input_shape)
+    if isinstance(fe, type):
+        return _instantiate(fe, kwargs or {}, "feature_extractor")
     if fe is not None:
         return copy.deepcopy(fe)
     if len(input_shape) != 1:
@@ -42,6 +46,55 @@ def build_encoder(estimator, input_shape):
         dropout=estimator.dropout,
         batch_norm=estimator.batch_norm,
     )
+
+
+def _instantiate(cls, kwargs, name):
+    """``cls(**kwargs)`` for a module class given as parameter ``name``."""
+    if not issubclass(cls, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module class; got {cls!r}.")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise TypeError(
+            f"{name}_kwargs={kwargs!r} does not fit {name}={cls.__name__}: {exc}"
+        ) from exc
+
+
+def build_head(head, n_features, n_classes, default):
+    """Return a checked copy of ``head``, or ``default(n_features, n_classes)``."""
+    if head is None:
+        return default(n_features, n_classes)
+    head = copy.deepcopy(head)
+    out = dry_run(head, (n_features,), what="head")
+    if tuple(out.shape) != (2, n_classes):
+        raise ValueError(
+            f"head must map {n_features} features to {n_classes} class logits, "
+            f"shape (n, {n_classes}); it returned shape {tuple(out.shape[1:])} per "
+            "row."
+        )
+    return head
+
+
+def build_discriminator(estimator, n_features, default):
+    """Return a checked copy of ``estimator.discriminator``, or the default MLP.
+
+    ``default`` builds the discriminator from ``discriminator_hidden_layer_sizes``.
+    """
+    if estimator.discriminator is None:
+        sizes = check_sizes(
+            estimator.discriminator_hidden_layer_sizes,
+            "discriminator_hidden_layer_sizes",
+            allow_empty=True,
+        )
+        return default(n_features, sizes)
+    disc = copy.deepcopy(estimator.discriminator)
+    out = dry_run(disc, (n_features,), what="discriminator")
+    if out.numel() != 2:
+        raise ValueError(
+            f"discriminator must map {n_features} features to one domain logit "
+            f"per row; it returned shape {tuple(out.shape[1:])} per row."
+        )
+    return disc
 
 
 def signal_backbone(name, kwargs, input_shape):
@@ -84,23 +137,46 @@ def output_size(encoder, input_shape):
     return int(np.prod(out.shape[1:]))
 
 
+@contextmanager
+def evaluating(module):
+    """Run a block with ``module`` in eval mode, without gradients; restore modes."""
+    modes = [m.training for m in module.modules()]
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield module
+    finally:
+        for m, mode in zip(module.modules(), modes, strict=True):
+            m.training = mode
+
+
+def run_on(module, x, *, what):
+    """``module(x)`` in eval mode on ``module``'s device; ValueError naming ``what``.
+
+    Leaves the module's train/eval mode as it was.
+    """
+    param = next(module.parameters(), None)
+    x = x.to(param.device if param is not None else "cpu")
+    try:
+        with evaluating(module):
+            return module(x)
+    except Exception as exc:
+        raise ValueError(
+            f"{what} failed on input of shape (n, *{tuple(x.shape[1:])}): {exc}"
+        ) from exc
+
+
 def dry_run(module, input_shape, *, what):
     """Return ``module``'s output on two zero rows of ``input_shape``, in eval mode.
 
     Leaves the module's train/eval mode as it was; a failure becomes a
     ValueError naming ``what``.
     """
-    param = next(module.parameters(), None)
-    device = param.device if param is not None else "cpu"
-    modes = [m.training for m in module.modules()]
-    module.eval()
-    try:
-        with torch.no_grad():
-            return module(torch.zeros((2, *input_shape), device=device))
-    except Exception as exc:
+    out = run_on(module, torch.zeros((2, *input_shape)), what=what)
+    if not isinstance(out, torch.Tensor):
         raise ValueError(
-            f"{what} failed on input of shape (2, *{tuple(input_shape)}): {exc}"
-        ) from exc
-    finally:
-        for m, mode in zip(module.modules(), modes, strict=True):
-            m.training = mode
+            f"{what} returns a {type(out).__name__}, not one tensor; skuda needs "
+            "a module that returns a single tensor (wrap it to return the "
+            "features or logits you want used)."
+        )
+    return out

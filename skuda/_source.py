@@ -2,7 +2,8 @@
 
 ADDA and SHOT both start from a :class:`SourceModel`: trained here by a source
 phase (:class:`SourceNet`, plain or label-smoothed cross-entropy on the source
-rows), or taken from a fitted estimator -- a skuda estimator, one wrapped in
+rows), or taken from a fitted estimator -- a skuda estimator, a fitted skorch
+net (split as :mod:`skuda._foreign` says), either wrapped in
 :class:`sklearn.frozen.FrozenEstimator`, or an ``(encoder, head)`` pair of torch
 modules.
 """
@@ -18,6 +19,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._foreign import check_split, is_skorch_net, split_skorch_net
 from ._net import DANet
 from ._network import dry_run
 
@@ -52,6 +54,9 @@ class SourceModel:
         Whether the encoder reads ``(n, channels, length)`` signals.
     history : skorch.History or None
         History of the source training, when known.
+    whole : torch.nn.Module or None
+        The module that ``encoder`` and ``head`` were split from (a skorch
+        net's ``module_``), checked against them by :meth:`n_outputs`.
     """
 
     encoder: nn.Module
@@ -63,6 +68,7 @@ class SourceModel:
     scaling: str | None = None
     reads_signals: bool = False
     history: object = None
+    whole: nn.Module | None = None
 
     @classmethod
     def of(cls, source):
@@ -70,7 +76,8 @@ class SourceModel:
 
         Parameters
         ----------
-        source : fitted skuda estimator, FrozenEstimator of one, or (module, module)
+        source : fitted skuda estimator or skorch net, FrozenEstimator of one, \
+                or (module, module)
 
         Returns
         -------
@@ -88,6 +95,10 @@ class SourceModel:
                 "clones keep it.",
             )
             return source._source_model_view()
+        if is_skorch_net(source):
+            encoder, head, classes, whole = split_skorch_net(source)
+            history = getattr(source, "history_", source.history)
+            return cls(encoder, head, classes, history=history, whole=whole)
         if (
             isinstance(source, (tuple, list))
             and len(source) == 2
@@ -95,25 +106,36 @@ class SourceModel:
         ):
             return cls(*source)
         raise TypeError(
-            "source_estimator must be a fitted skuda estimator (optionally in a "
-            "sklearn.frozen.FrozenEstimator) or a (feature_extractor, classifier) "
-            f"pair of torch modules; got {type(source).__name__}."
+            "source_estimator must be a fitted skuda estimator or skorch net "
+            "(optionally in a sklearn.frozen.FrozenEstimator) or a "
+            "(feature_extractor, classifier) pair of torch modules; got "
+            f"{type(source).__name__}."
         )
 
     def copy(self):
         """Return a copy with private copies of the modules and arrays."""
+        # One deepcopy, so that parts shared with ``whole`` stay shared.
+        encoder, head, whole = copy.deepcopy((self.encoder, self.head, self.whole))
         return replace(
             self,
-            encoder=copy.deepcopy(self.encoder),
-            head=copy.deepcopy(self.head),
+            encoder=encoder,
+            head=head,
+            whole=whole,
             classes=None if self.classes is None else self.classes.copy(),
             history=copy.deepcopy(self.history),
         )
 
     def n_outputs(self, input_shape):
-        """Count the logits of ``head(encoder(x))``; ValueError when it fails."""
-        net = nn.Sequential(self.encoder, self.head)
-        out = dry_run(net, input_shape, what="source_estimator's modules")
+        """Count the logits of ``head(encoder(x))``; ValueError when it fails.
+
+        A model split from a ``whole`` module is checked against it first.
+        """
+        if self.whole is not None:
+            check_split(self.whole, self.encoder, self.head, input_shape)
+        z = dry_run(
+            self.encoder, input_shape, what="source_estimator's feature extractor"
+        )
+        out = dry_run(self.head, z.shape[1:], what="source_estimator's classifier")
         if out.ndim != 2:
             raise ValueError(
                 "source_estimator's classifier must return (n, n_classes) logits; "

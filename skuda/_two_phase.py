@@ -25,6 +25,9 @@ class TwoPhaseDAClassifier(BaseDAClassifier):
         "adapt_lr": [Interval(Real, 0, None, closed="neither")],
     }
 
+    def _trains_source(self):
+        return self.source_estimator is None
+
     def _source_model_param(self):
         if self.source_estimator is None:
             return None
@@ -37,7 +40,12 @@ class TwoPhaseDAClassifier(BaseDAClassifier):
         """
         network = self._build_network(self.input_shape_, len(self.classes_))
         net = self._make_net(
-            SourceNet, network, batch_seed, max_epochs=self.source_epochs, **overrides
+            SourceNet,
+            network,
+            batch_seed,
+            phase="source",
+            max_epochs=self.source_epochs,
+            **overrides,
         )
         net.fit(data, None)
         self.source_history_ = net.history

@@ -14,7 +14,7 @@ from ._base import store_parameters
 from ._batching import DomainData, map_chunks
 from ._docs import shared_parameters
 from ._net import DANet
-from ._network import check_sizes, output_size
+from ._network import build_discriminator, output_size
 from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
 from ._validation import Interval
@@ -111,15 +111,19 @@ class ADDAClassifier(TwoPhaseDAClassifier):
     ----------
     source_estimator : fitted estimator or (module, module) tuple, default=None
         The source model to adapt, instead of training one: a fitted skuda
-        classifier (e.g. :class:`SourceOnlyClassifier`), optionally wrapped in
-        :class:`sklearn.frozen.FrozenEstimator` (do that for ``GridSearchCV``
-        and ``cross_val_score``, whose clones would otherwise be unfitted), or
-        a pair ``(feature_extractor, classifier)`` of torch modules whose
-        outputs are the classes of ``y_src`` in sorted order. It is copied,
-        never modified. A skuda classifier must have been fitted on the same
-        input shape and classes as the rows passed to ``fit``. The
-        parameters that build and train a source network (``hidden_layer_sizes``
-        ... ``feature_extractor``, ``source_epochs``, ``lr``) are then unused.
+        classifier (e.g. :class:`SourceOnlyClassifier`), a fitted skorch
+        ``NeuralNetClassifier`` or ``NeuralNet`` (its ``module_`` is split
+        into feature extractor and classifier as the user guide describes),
+        either optionally wrapped in :class:`sklearn.frozen.FrozenEstimator`
+        (do that for ``GridSearchCV`` and ``cross_val_score``, whose clones
+        would otherwise be unfitted), or a pair ``(feature_extractor,
+        classifier)`` of torch modules whose outputs are the classes of
+        ``y_src`` in sorted order. It is copied, never modified. A skuda
+        classifier must have been fitted on the same input shape and classes
+        as the rows passed to ``fit``. The parameters that build and train a
+        source network (``hidden_layer_sizes`` ... ``feature_extractor``,
+        ``head``, ``source_epochs``, ``lr``, ``validation_fraction``) are then
+        unused (``validation_fraction`` must be None).
     source_epochs : int, default=100
         Epochs of source training.
     max_epochs : int, default=40
@@ -157,11 +161,12 @@ class ADDAClassifier(TwoPhaseDAClassifier):
     history_ : skorch.History
         Adaptation history, per epoch: ``discriminator_loss``,
         ``discriminator_acc``, ``encoder_loss`` (target encoder),
-        and ``train_loss`` (their sum).
+        ``train_loss`` (their sum) and ``phase`` (``"adaptation"``).
     source_history_ : skorch.History or None
-        History of source training (``task_loss`` per epoch); a copy of the
-        source estimator's history when ``source_estimator`` is given (None
-        for a module pair).
+        History of source training (``task_loss``, ``phase`` = ``"source"``
+        and, with ``validation_fraction``, ``valid_loss`` and ``valid_acc``
+        per epoch); a copy of the source estimator's history when
+        ``source_estimator`` is given (None for a module pair).
     source_encoder_, target_encoder_, classifier_, discriminator_ : torch.nn.Module
         The four networks (views into ``net_.module_``).
 
@@ -209,6 +214,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "adapt_betas": [tuple, list],
         "discriminator_hidden_layer_sizes": [tuple, list],
+        "discriminator": [torch.nn.Module, None],
     }
 
     def __init__(
@@ -236,6 +242,9 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        head=None,
+        discriminator=None,
+        validation_fraction=None,
     ):
         store_parameters(self, locals())
 
@@ -266,6 +275,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
                 batch_seed,
                 lr=self.adapt_lr,
                 lr_schedule="constant",  # the paper's fixed-rate Adam
+                phase="adaptation",
                 **self._adapt_optimizer_params(),
             )
         if X_tgt is None or self.max_epochs == 0:
@@ -295,16 +305,11 @@ class ADDAClassifier(TwoPhaseDAClassifier):
     def _adaptation_network(self, encoder, head):
         encoder.eval()
         n_features = output_size(encoder, self.input_shape_)
-        sizes = check_sizes(
-            self.discriminator_hidden_layer_sizes,
-            "discriminator_hidden_layer_sizes",
-            allow_empty=True,
-        )
         return DANetwork(
             encoder,
             head,
             target_encoder=copy.deepcopy(encoder),
-            discriminator=DomainDiscriminator(n_features, sizes),
+            discriminator=build_discriminator(self, n_features, DomainDiscriminator),
         )
 
     def _adapt_optimizer_params(self):

@@ -77,5 +77,7 @@ class SourceOnlyClassifier(BaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        head=None,
+        validation_fraction=None,
     ):
         store_parameters(self, locals())

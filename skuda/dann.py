@@ -9,7 +9,7 @@ import torch
 from ._base import BaseDAClassifier, store_parameters
 from ._docs import shared_parameters
 from ._net import DANet
-from ._network import check_sizes
+from ._network import build_discriminator
 from ._validation import Interval, StrOptions
 from .losses import domain_accuracy, domain_adversarial_loss
 from .modules import DomainDiscriminator, grad_reverse
@@ -119,6 +119,7 @@ class DANNClassifier(BaseDAClassifier):
         "lambda_": [Interval(Real, 0, None, closed="left")],
         "lambda_schedule": [StrOptions({"dann", "constant"})],
         "discriminator_hidden_layer_sizes": [tuple, list],
+        "discriminator": [torch.nn.Module, None],
     }
 
     def __init__(
@@ -144,16 +145,15 @@ class DANNClassifier(BaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        head=None,
+        discriminator=None,
+        validation_fraction=None,
     ):
         store_parameters(self, locals())
 
     def _extra_modules(self, n_features):
-        sizes = check_sizes(
-            self.discriminator_hidden_layer_sizes,
-            "discriminator_hidden_layer_sizes",
-            allow_empty=True,
-        )
-        return {"discriminator": DomainDiscriminator(n_features, sizes)}
+        disc = build_discriminator(self, n_features, DomainDiscriminator)
+        return {"discriminator": disc}
 
     def _net_params(self):
         return {"adv_weight": self.lambda_, "adv_schedule": self.lambda_schedule}

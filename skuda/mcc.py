@@ -122,6 +122,8 @@ class MCCClassifier(BaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        head=None,
+        validation_fraction=None,
     ):
         store_parameters(self, locals())
 

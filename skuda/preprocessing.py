@@ -1,7 +1,9 @@
 """scikit-learn transformers for signals of shape (n, channels, length) or (n, length).
 
 A 2-D array ``(n, length)`` is read as one channel per row, as skuda's signal
-backbones do. Both transformers work inside a ``Pipeline``.
+backbones do. Both transformers work inside a ``Pipeline``; fitted on 2-D input
+they name their output columns (``get_feature_names_out``), so
+``set_output(transform="pandas")`` works too.
 """
 
 from __future__ import annotations
@@ -9,7 +11,12 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+)
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -48,7 +55,18 @@ def _check_signals(estimator, X, *, reset):
     return X
 
 
-class ChannelStandardScaler(TransformerMixin, BaseEstimator):
+def _check_two_d(estimator):
+    """ValueError unless ``estimator`` was fitted on 2-D input (named columns)."""
+    check_is_fitted(estimator)
+    if estimator.n_dims_in_ != 2:
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted on 3-D signals, whose output "
+            "(n, channels, length) has no columns to name; feature names (and "
+            "set_output(transform='pandas')) need 2-D input."
+        )
+
+
+class ChannelStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Standardise each channel of a signal with statistics of the training rows.
 
     Mean and standard deviation are taken over samples and time, per channel:
@@ -144,6 +162,21 @@ class ChannelStandardScaler(TransformerMixin, BaseEstimator):
         out = X3 * self.scale_[:, None] + self.mean_[:, None]
         return out.reshape(X.shape).astype(X.dtype, copy=False)
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: the input's (2-D input only).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input column names; None uses ``feature_names_in_`` or ``x0, x1, ...``.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        _check_two_d(self)
+        return super().get_feature_names_out(input_features)
+
     def __sklearn_tags__(self):
         """Declare that float64 and float32 inputs keep their dtype."""
         tags = super().__sklearn_tags__()
@@ -151,7 +184,7 @@ class ChannelStandardScaler(TransformerMixin, BaseEstimator):
         return tags
 
 
-class FFTMagnitude(TransformerMixin, BaseEstimator):
+class FFTMagnitude(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Magnitude spectrum ``|rfft(x)|`` of each signal along its last axis.
 
     A fixed transform (nothing is learned from the data) that turns raw
@@ -229,6 +262,25 @@ class FFTMagnitude(TransformerMixin, BaseEstimator):
         if self.log:
             mag = np.log1p(mag)
         return mag.astype(X.dtype, copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``fftmagnitude0, ...`` (2-D input only).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against the input seen at fit, otherwise unused.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        _check_two_d(self)
+        return super().get_feature_names_out(input_features)
+
+    @property
+    def _n_features_out(self):
+        return self._check_bins(self.n_features_in_)
 
     def _check_bins(self, length):
         available = length // 2 + 1

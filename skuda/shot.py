@@ -22,7 +22,7 @@ from ._base import store_parameters
 from ._batching import DomainData, map_chunks
 from ._docs import shared_parameters
 from ._net import DANet
-from ._network import build_encoder, output_size
+from ._network import build_encoder, build_head, output_size
 from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
 from ._validation import UNLABELED, Interval, StrOptions, as_signals, check_features
@@ -164,13 +164,19 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         hypothesis and its ``classes_``. A pair ``(feature_extractor,
         classifier)`` of torch modules, where ``classifier`` maps features to
         logits, contributes ``classes_ = arange(n_outputs)`` unless ``classes``
-        is given. When set, ``fit`` takes target rows only and the parameters
-        that build a new source model (``hidden_layer_sizes``, ``dropout``,
-        ``batch_norm``, ``bottleneck_dim``, ``source_epochs``, ``lr``,
-        ``label_smoothing``) are unused.
+        is given. A fitted skorch ``NeuralNetClassifier`` or ``NeuralNet``:
+        its ``module_`` is split into feature extractor and classifier (an
+        ``nn.Sequential``'s last layer, after dropping a final softmax, or the
+        attributes ``encoder``/``head`` or ``features``/``classifier``; see
+        the user guide), and its ``classes_`` are used when it has them. When
+        set, ``fit`` takes target rows only and the parameters that build a
+        new source model (``hidden_layer_sizes``, ``dropout``, ``batch_norm``,
+        ``bottleneck_dim``, ``head``, ``source_epochs``, ``lr``,
+        ``label_smoothing``) are unused; ``validation_fraction`` must be None.
     classes : array-like of shape (n_outputs,), default=None
         Class labels of the outputs of a ``(feature_extractor, classifier)``
-        pair; only valid with such a pair.
+        pair or of a skorch net (whose ``classes_`` are the integer codes it
+        was trained on); not with a skuda ``source_estimator``.
     ent_par : float, default=1.0
         Weight of the information-maximisation loss.
     cls_par : float, default=0.3
@@ -222,10 +228,13 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         ``pseudo_label_loss`` (weighted, as summed into ``train_loss``),
         ``entropy`` and ``diversity`` (unweighted), ``pseudo_label_changed``
         (fraction of target rows whose pseudo-label changed at the last
-        refresh; NaN until a second refresh) and ``lr``.
+        refresh; NaN until a second refresh), ``lr`` and ``phase``
+        (``"adaptation"``).
     source_history_ : skorch.History or None
-        History of source training: a copy of the source estimator's history
-        for source-free fits (None for a module pair).
+        History of source training (``phase`` = ``"source"``; with
+        ``validation_fraction`` also ``valid_loss`` and ``valid_acc``): a copy
+        of the source estimator's history for source-free fits (None for a
+        module pair).
 
     Notes
     -----
@@ -303,6 +312,8 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        head=None,
+        validation_fraction=None,
     ):
         store_parameters(self, locals())
 
@@ -362,23 +373,32 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         )
 
     def _source_classes(self, source, n_out):
-        """``classes_`` of a source-free fit: the source's, ``classes``, or 0..n-1."""
-        if source.classes is not None:
-            if self.classes is not None:
+        """``classes_`` of a source-free fit: ``classes``, the source's, or 0..n-1.
+
+        ``classes`` names the outputs of a module pair or a skorch net (whose
+        ``classes_`` are the integer codes it was trained on); a skuda
+        estimator brings its own.
+        """
+        if self.classes is not None and source.classes is not None:
+            if source.whole is None:
                 raise ValueError(
-                    "classes is only for a (feature_extractor, classifier) pair; "
-                    "a fitted source_estimator brings its own classes_."
+                    "classes is only for a (feature_extractor, classifier) pair "
+                    "or a skorch net; a fitted skuda source_estimator brings its "
+                    "own classes_."
                 )
-            return source.classes.copy()
-        if self.classes is None:
+        if self.classes is None and source.classes is not None:
+            classes, name = source.classes.copy(), "source_estimator.classes_"
+        elif self.classes is None:
             return np.arange(n_out)
-        classes = np.asarray(self.classes).copy()
-        if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
-            raise ValueError("classes must be a 1-D array of distinct labels.")
+        else:
+            classes, name = np.asarray(self.classes).copy(), "classes"
+            if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
+                raise ValueError("classes must be a 1-D array of distinct labels.")
         if len(classes) != n_out:
             raise ValueError(
-                f"classes has {len(classes)} labels but the classifier of "
-                f"source_estimator has {n_out} outputs."
+                f"{name} has {len(classes)} labels but the classifier of "
+                f"source_estimator has {n_out} outputs; pass classes= with one "
+                "label per output."
             )
         return classes
 
@@ -411,7 +431,8 @@ class SHOTAdapter(TwoPhaseDAClassifier):
                 bn=nn.BatchNorm1d(self.bottleneck_dim),
             )
         )
-        return DANetwork(encoder, WeightNormLinear(self.bottleneck_dim, n_classes))
+        head = build_head(self.head, self.bottleneck_dim, n_classes, WeightNormLinear)
+        return DANetwork(encoder, head)
 
     def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
         if reuse and X_tgt is not None:
@@ -444,6 +465,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
                 _SHOTNet,
                 network,
                 batch_seed,
+                phase="adaptation",
                 lr=self.adapt_lr,
                 ent_par=self.ent_par,
                 cls_par=self.cls_par,

@@ -13,13 +13,16 @@ BASE = {
     "_batching",
     "_device",
     "_docs",
+    "_foreign",
     "_inference",
     "_net",
     "_network",
     "_scaling",
     "_source",
     "_two_phase",
+    "_user_callbacks",
     "_validation",
+    "_validation_split",
 }
 
 

@@ -9,6 +9,7 @@ ORDER = (
     "plot_learning_curves.py",
     "plot_lambda_grid_search.py",
     "plot_shot_source_free.py",
+    "plot_skorch_source_free.py",
     "plot_signals.py",
 )
 
