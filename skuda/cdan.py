@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from ._base import BaseDAClassifier, store_parameters
 from ._docs import shared_parameters
 from ._net import DANet
-from ._network import check_sizes
+from ._network import build_discriminator
 from ._validation import Interval, StrOptions
 from .losses import domain_accuracy, domain_adversarial_loss
 from .modules import (
@@ -161,6 +161,7 @@ class CDANClassifier(BaseDAClassifier):
         "randomized_threshold": [Interval(Integral, 1, None, closed="left")],
         "randomized_dim": [Interval(Integral, 1, None, closed="left")],
         "discriminator_hidden_layer_sizes": [tuple, list],
+        "discriminator": [torch.nn.Module, None],
     }
 
     def __init__(
@@ -189,6 +190,9 @@ class CDANClassifier(BaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        head=None,
+        discriminator=None,
+        validation_fraction=None,
     ):
         store_parameters(self, locals())
 
@@ -200,15 +204,8 @@ class CDANClassifier(BaseDAClassifier):
             )
         else:
             conditioning = MultilinearMap(n_features, n_classes)
-        sizes = check_sizes(
-            self.discriminator_hidden_layer_sizes,
-            "discriminator_hidden_layer_sizes",
-            allow_empty=True,
-        )
-        return {
-            "conditioning": conditioning,
-            "discriminator": DomainDiscriminator(conditioning.out_features, sizes),
-        }
+        disc = build_discriminator(self, conditioning.out_features, DomainDiscriminator)
+        return {"conditioning": conditioning, "discriminator": disc}
 
     def _net_params(self):
         return {

@@ -132,6 +132,8 @@ class DeepCORALClassifier(BaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        head=None,
+        validation_fraction=None,
     ):
         store_parameters(self, locals())
 

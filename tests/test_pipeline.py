@@ -11,7 +11,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skuda import (
     ADDAClassifier,
+    CDANClassifier,
     DANNClassifier,
+    DeepCORALClassifier,
     MCCClassifier,
     SHOTAdapter,
     SourceOnlyClassifier,
@@ -124,7 +126,15 @@ def test_metadata_routing_transforms_x_tgt_with_source_fitted_steps(blobs):
 
 @pytest.mark.parametrize(
     "Est",
-    [DANNClassifier, MCCClassifier, SourceOnlyClassifier, ADDAClassifier, SHOTAdapter],
+    [
+        DANNClassifier,
+        CDANClassifier,
+        DeepCORALClassifier,
+        MCCClassifier,
+        SourceOnlyClassifier,
+        ADDAClassifier,
+        SHOTAdapter,
+    ],
     ids=lambda c: c.__name__,
 )
 def test_set_output_pandas_on_a_pipeline_ending_in_transform(Est, stacked):

@@ -17,7 +17,9 @@ from torch.optim.lr_scheduler import StepLR
 
 from skuda import (
     ADDAClassifier,
+    CDANClassifier,
     DANNClassifier,
+    DeepCORALClassifier,
     MCCClassifier,
     SHOTAdapter,
     SourceOnlyClassifier,
@@ -29,6 +31,8 @@ FAST = dict(hidden_layer_sizes=(16,), batch_size=32, device="cpu", random_state=
 TWO_PHASE = {ADDAClassifier, SHOTAdapter}
 ESTIMATORS = [
     DANNClassifier,
+    CDANClassifier,
+    DeepCORALClassifier,
     MCCClassifier,
     SourceOnlyClassifier,
     ADDAClassifier,
