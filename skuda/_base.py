@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -17,6 +19,7 @@ from ._inference import InferenceMixin
 from ._net import AnnealedLR
 from ._network import build_encoder, output_size
 from ._scaling import float32_moments, standardize_
+from .exceptions import FitInterruptedWarning
 from ._validation import (
     Interval,
     StrOptions,
@@ -79,6 +82,13 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
     def fit(self, X, y=None, X_tgt=None):
         """Fit on labelled source rows and unlabelled target rows.
 
+        The fitted state is replaced atomically: if ``fit`` raises (bad input,
+        :class:`~skuda.TrainingDivergedError`, ...), the estimator is exactly as
+        before the call. A user interrupt (Ctrl-C) during training ends the
+        whole fit with a :class:`~skuda.exceptions.FitInterruptedWarning`; the
+        estimator then holds the model trained so far and ``interrupted_`` is
+        True.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -96,6 +106,30 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
+        scratch = object.__new__(type(self))  # parameters shared, fitted state not
+        scratch.__dict__.update(self.__dict__)
+        scratch.interrupted_ = False
+        scratch._interruption = None
+        scratch._fit(X, y, X_tgt)
+        params = self.get_params(deep=False)
+        old, new = _fitted_names(self, params), _fitted_names(scratch, params)
+        for name in old - new:
+            delattr(self, name)
+        for name in new:
+            setattr(self, name, getattr(scratch, name))
+        if scratch._interruption is not None:
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) in "
+                f"{scratch._interruption}; the fit ended there and no later phase "
+                "ran. The estimator holds the model trained so far "
+                "(interrupted_ = True); fit again to train it fully.",
+                FitInterruptedWarning,
+                stacklevel=user_stacklevel(),
+            )
+        return self
+
+    def _fit(self, X, y, X_tgt):
+        """Fit on this (scratch) estimator: both fit forms to ``_fit_domains``."""
         if X_tgt is None:
             X_src, y_src, X_tgt = split_stacked(X, y)
             if X_tgt is None and self._requires_target:
@@ -103,7 +137,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
                     f"{type(self).__name__}.fit got no target rows (no label -1 in "
                     "y): training on the source only, without adaptation.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
         else:
             X_src, y_src = X, y
@@ -148,6 +182,8 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         allow_nd = self.feature_extractor is not None or (
             source is not None and len(source.input_shape or ()) > 1
         )
+        if source is not None:
+            source.check_feature_names(X_src, "X_src")
         X_src = check_features(self, X_src, name="X_src", reset=True, allow_nd=allow_nd)
         if X_tgt is not None:
             X_tgt = check_features(
@@ -172,6 +208,20 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         return self._run_training(
             lambda batch_seed: self._train(X_src, y_idx, X_tgt, batch_seed, reuse=reuse)
         )
+
+    def _fit_net(self, net, data):
+        """Fit ``net`` on ``data``; a user interrupt there ends the whole fit.
+
+        After an interrupt ``interrupted_`` is True: later phases must not run
+        (two-phase methods check it).
+        """
+        net.fit(data, None)
+        if net.interrupted_ is not None:
+            self.interrupted_ = True
+            self._interruption = (
+                f"the {net.phase} phase at epoch {net.interrupted_} of {net.max_epochs}"
+            )
+        return net
 
     def _run_training(self, train):
         """Run ``train(batch_seed)`` in the seeded RNG context; store the net.
@@ -200,11 +250,14 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         else:
             network = self._build_network(self.input_shape_, len(self.classes_))
             net = self._make_net(self._net_class, network, batch_seed)
-        return net.fit(data, None)
+        return self._fit_net(net, data)
 
     def _continue_net(self, lr_schedule=None):
-        """Return the fitted ``net_``, set up to train ``max_epochs`` more epochs."""
-        net = self.net_
+        """Return a copy of the fitted ``net_`` set up for ``max_epochs`` more epochs.
+
+        A copy, so that a failing warm start leaves the fitted net as it was.
+        """
+        net = copy.deepcopy(self.net_)
         net.set_params(
             max_epochs=self.max_epochs, callbacks=self._callbacks(lr_schedule)
         )
@@ -262,6 +315,14 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         head = ClassifierHead(n_features, n_classes)
         return DANetwork(encoder, head, **self._extra_modules(n_features))
 
+    def _blank_network(self):
+        """A network shaped like the fitted ``net_.module_`` (weights arbitrary).
+
+        :mod:`skuda.persistence` loads saved weights into it; built from the
+        parameters and the fitted ``input_shape_`` and ``classes_``.
+        """
+        return self._build_network(self.input_shape_, len(self.classes_))
+
     def _extra_modules(self, n_features):
         """Networks beyond encoder and head, e.g. a discriminator."""
         return {}
@@ -288,10 +349,11 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         """Build a ``net_class`` around ``network`` with this estimator's settings.
 
         ``overrides`` replace any constructor argument (e.g. ``max_epochs`` or
-        ``lr`` of a second training phase); ``lr_schedule`` replaces the
-        estimator's for this net.
+        ``lr`` of a second training phase, its ``phase`` name); ``lr_schedule``
+        replaces the estimator's for this net.
         """
         params = dict(
+            phase="training",
             criterion=nn.CrossEntropyLoss,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -307,6 +369,26 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         )
         params.update(overrides)
         return net_class(network, **params)
+
+
+def _fitted_names(estimator, params):
+    """Names of the fitted attributes: ending in "_", not private, not parameters."""
+    return {
+        name
+        for name in vars(estimator)
+        if name.endswith("_") and not name.startswith("_") and name not in params
+    }
+
+
+def user_stacklevel():
+    """The ``stacklevel`` of a warning that points at the first caller outside skuda."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package + os.sep
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def store_parameters(estimator, arguments):

@@ -20,6 +20,7 @@ from torch import nn
 
 from ._net import DANet
 from ._network import dry_run
+from ._validation import check_feature_names
 
 
 class SourceNet(DANet):
@@ -52,6 +53,8 @@ class SourceModel:
         Whether the encoder reads ``(n, channels, length)`` signals.
     history : skorch.History or None
         History of the source training, when known.
+    feature_names : ndarray or None
+        Column names of the DataFrame the source model was fitted on.
     """
 
     encoder: nn.Module
@@ -63,6 +66,7 @@ class SourceModel:
     scaling: str | None = None
     reads_signals: bool = False
     history: object = None
+    feature_names: np.ndarray | None = None
 
     @classmethod
     def of(cls, source):
@@ -110,10 +114,16 @@ class SourceModel:
             history=copy.deepcopy(self.history),
         )
 
+    def check_feature_names(self, X, name):
+        """Check the columns of ``X`` against the source model's, as sklearn does."""
+        check_feature_names(X, name, self.feature_names, "source_estimator")
+
     def n_outputs(self, input_shape):
         """Count the logits of ``head(encoder(x))``; ValueError when it fails."""
-        net = nn.Sequential(self.encoder, self.head)
-        out = dry_run(net, input_shape, what="source_estimator's modules")
+        what = "source_estimator's feature extractor"
+        features = dry_run(self.encoder, input_shape, what=what).shape[1:]
+        what = f"source_estimator's classifier (on features of shape {features})"
+        out = dry_run(self.head, tuple(features), what=what)
         if out.ndim != 2:
             raise ValueError(
                 "source_estimator's classifier must return (n, n_classes) logits; "

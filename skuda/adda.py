@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import store_parameters
+from ._base import store_parameters, user_stacklevel
 from ._batching import DomainData, map_chunks
 from ._docs import shared_parameters
 from ._net import DANet
@@ -255,6 +255,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         return self._apply_scaling(X_src, X_tgt, src_stats, tgt_stats)
 
     def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
+        self._discriminator_sizes()  # fail before the source phase, not after
         data = DomainData(X_src, y_idx, X_tgt, device=self.device_)
         if reuse:
             net = self._continue_net(lr_schedule="constant")
@@ -262,17 +263,18 @@ class ADDAClassifier(TwoPhaseDAClassifier):
             encoder, head = self._source_modules(data, batch_seed)
             net = self._make_net(
                 _ADDANet,
-                self._adaptation_network(encoder, head),
+                self._network_from_source(encoder, head),
                 batch_seed,
                 lr=self.adapt_lr,
                 lr_schedule="constant",  # the paper's fixed-rate Adam
+                phase="adaptation",
                 **self._adapt_optimizer_params(),
             )
-        if X_tgt is None or self.max_epochs == 0:
-            if not reuse:
+        if X_tgt is None or self.max_epochs == 0 or self.interrupted_:
+            if not reuse:  # no adaptation: the target encoder is the source one
                 net.initialize()
             return net
-        net.fit(data, None)
+        self._fit_net(net, data)
         self._warn_if_collapsed(net, data.X_tgt)
         return net
 
@@ -292,19 +294,21 @@ class ADDAClassifier(TwoPhaseDAClassifier):
             )
         return source.encoder, source.head
 
-    def _adaptation_network(self, encoder, head):
+    def _network_from_source(self, encoder, head):
         encoder.eval()
         n_features = output_size(encoder, self.input_shape_)
-        sizes = check_sizes(
-            self.discriminator_hidden_layer_sizes,
-            "discriminator_hidden_layer_sizes",
-            allow_empty=True,
-        )
         return DANetwork(
             encoder,
             head,
             target_encoder=copy.deepcopy(encoder),
-            discriminator=DomainDiscriminator(n_features, sizes),
+            discriminator=DomainDiscriminator(n_features, self._discriminator_sizes()),
+        )
+
+    def _discriminator_sizes(self):
+        return check_sizes(
+            self.discriminator_hidden_layer_sizes,
+            "discriminator_hidden_layer_sizes",
+            allow_empty=True,
         )
 
     def _adapt_optimizer_params(self):
@@ -330,7 +334,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
                 f"class {cls!r} although the source has {len(self.classes_)} "
                 "classes. Lower adapt_lr or max_epochs, or check the inputs' scale.",
                 CollapseWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
 
     # -- fitted views and prediction ---------------------------------------------

@@ -25,7 +25,7 @@ from ._net import DANet
 from ._network import build_encoder, output_size
 from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
-from ._validation import UNLABELED, Interval, as_signals, check_features
+from ._validation import Interval, as_signals, check_features, is_unlabeled
 from .losses import prediction_diversity, prediction_entropy
 from .modules import DANetwork, WeightNormLinear
 from .pseudo_labels import centroid_pseudo_labels
@@ -64,18 +64,16 @@ class _SHOTNet(DANet):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
-        self.epochs_this_fit_ = 0
         self.pseudo_labels_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
         if self.cls_par > 0:
-            if self.epochs_this_fit_ % self.pseudo_label_interval == 0:
+            if (self.epoch_ - 1) % self.pseudo_label_interval == 0:
                 self.pseudo_label_change_ = self._refresh_pseudo_labels(
                     dataset_train.X_tgt
                 )
             self.history.record("pseudo_label_changed", self.pseudo_label_change_)
-        self.epochs_this_fit_ += 1
 
     def _refresh_pseudo_labels(self, X_tgt):
         """Relabel every target row (eval mode); return the fraction changed."""
@@ -286,15 +284,17 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         -------
         self : object
         """
+        return super().fit(X, y, X_tgt)
+
+    def _fit(self, X, y, X_tgt):
         if self.source_estimator is None:
-            return super().fit(X, y, X_tgt)
-        self._validate_params()
+            return super()._fit(X, y, X_tgt)
         if X_tgt is not None:
             raise ValueError(
                 "With source_estimator set, pass the target rows as X "
                 "(fit(X_tgt)); X_tgt must be None."
             )
-        if y is not None and not np.all(column_or_1d(y, warn=True) == UNLABELED):
+        if y is not None and not np.all(is_unlabeled(column_or_1d(y, warn=True))):
             raise ValueError(
                 "With source_estimator set, fit takes unlabelled target rows "
                 "only: y must be None or all -1; got labelled rows."
@@ -303,6 +303,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
 
     def _fit_source_free(self, X):
         source = self._source_model_param()
+        source.check_feature_names(X, "X")
         X = check_features(self, X, name="X", reset=True, allow_nd=True)
         X = as_signals(X, "X", self._takes_signals())
         if source.input_shape is not None and X.shape[1:] != source.input_shape:
@@ -317,7 +318,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         network = None
         if not reuse:
             source = self._given_source()
-            network = DANetwork(source.encoder, source.head)
+            network = self._network_from_source(source.encoder, source.head)
         return self._run_training(
             lambda batch_seed: self._adapt(network, X, batch_seed)
         )
@@ -361,6 +362,9 @@ class SHOTAdapter(TwoPhaseDAClassifier):
             stats = float32_moments(X)
         return self._apply_scaling(None, X, None, stats)[1]
 
+    def _network_from_source(self, encoder, head):
+        return DANetwork(encoder, head)
+
     def _build_network(self, input_shape, n_classes):
         features = build_encoder(self, input_shape)
         n_features = output_size(features, input_shape)
@@ -383,7 +387,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
             warm_start=False,
             criterion__label_smoothing=self.label_smoothing,
         )
-        if X_tgt is None:
+        if X_tgt is None or self.interrupted_:
             return source_net
         return self._adapt(source_net.module_, X_tgt, batch_seed)
 
@@ -397,8 +401,9 @@ class SHOTAdapter(TwoPhaseDAClassifier):
                 network,
                 batch_seed,
                 lr=self.adapt_lr,
+                phase="adaptation",
                 ent_par=self.ent_par,
                 cls_par=self.cls_par,
                 pseudo_label_interval=self.pseudo_label_interval,
             )
-        return net.fit(DomainData(None, None, X_tgt, device=self.device_), None)
+        return self._fit_net(net, DomainData(None, None, X_tgt, device=self.device_))

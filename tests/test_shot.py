@@ -276,7 +276,7 @@ def test_feature_mismatch_with_source_model(blobs, source_model):
     with pytest.raises(ValueError, match="fitted on shape"):
         SHOTAdapter(source_model).fit(np.c_[Xt, Xt])
     pair = (nn.Linear(2, 4), nn.Linear(4, 3))
-    with pytest.raises(ValueError, match="source_estimator.s modules failed"):
+    with pytest.raises(ValueError, match="source_estimator.s feature extractor failed"):
         SHOTAdapter(pair).fit(np.c_[Xt, Xt])
 
 
