@@ -19,7 +19,6 @@ from ._inference import InferenceMixin
 from ._net import AnnealedLR
 from ._network import build_encoder, output_size
 from ._scaling import float32_moments, standardize_
-from .exceptions import FitInterruptedWarning
 from ._validation import (
     Interval,
     StrOptions,
@@ -29,6 +28,7 @@ from ._validation import (
     n_rows,
     split_stacked,
 )
+from .exceptions import FitInterruptedWarning
 from .modules import ClassifierHead, DANetwork
 from .modules.conv import BACKBONES
 
@@ -130,7 +130,9 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, X_tgt):
         """Fit on this (scratch) estimator: both fit forms to ``_fit_domains``."""
+        names = _THREE_ARGUMENTS
         if X_tgt is None:
+            names = _STACKED
             X_src, y_src, X_tgt = split_stacked(X, y)
             if X_tgt is None and self._requires_target:
                 warnings.warn(
@@ -145,7 +147,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     "X_tgt is empty: domain adaptation needs at least one target row."
                 )
-        return self._fit_domains(X_src, y_src, X_tgt)
+        return self._fit_domains(X_src, y_src, X_tgt, names)
 
     def fit_transform(self, X, y=None, X_tgt=None):
         """Fit (either form), then return the learned features of the rows of ``X``.
@@ -176,26 +178,34 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
             source is not None and source.reads_signals
         )
 
-    def _check_domains(self, X_src, X_tgt):
-        """Return validated float32 copies of both domains, in the network's shape."""
+    def _check_domains(self, X_src, X_tgt, names):
+        """Return validated float32 copies of both domains, in the network's shape.
+
+        ``names`` name ``(X_src, y_src, X_tgt)`` in messages (the stacked form
+        calls them rows of ``X`` and ``y``).
+        """
         source = self._source_model_param()
         allow_nd = self.feature_extractor is not None or (
             source is not None and len(source.input_shape or ()) > 1
         )
         if source is not None:
-            source.check_feature_names(X_src, "X_src")
-        X_src = check_features(self, X_src, name="X_src", reset=True, allow_nd=allow_nd)
+            source.check_feature_names(X_src, names[0])
+        X_src = check_features(
+            self, X_src, name=names[0], reset=True, allow_nd=allow_nd
+        )
         if X_tgt is not None:
             X_tgt = check_features(
-                self, X_tgt, name="X_tgt", reset=False, allow_nd=allow_nd,
+                self, X_tgt, name=names[2], reset=False, allow_nd=allow_nd,
                 expected=X_src.shape[1:],
             )  # fmt: skip
         signals = self._takes_signals()
-        return as_signals(X_src, "X_src", signals), as_signals(X_tgt, "X_tgt", signals)
+        return as_signals(X_src, names[0], signals), as_signals(
+            X_tgt, names[2], signals
+        )
 
-    def _fit_domains(self, X_src, y_src, X_tgt):
-        X_src, X_tgt = self._check_domains(X_src, X_tgt)
-        y_src = check_source_labels(y_src, X_src.shape[0])
+    def _fit_domains(self, X_src, y_src, X_tgt, names):
+        X_src, X_tgt = self._check_domains(X_src, X_tgt, names)
+        y_src = check_source_labels(y_src, X_src.shape[0], name=names[1])
         # Target rows inform the input scaling even for methods that ignore them
         # in training, so a source-only baseline sees the same inputs as DANN.
         X_src, X_tgt = self._fit_scaling(X_src, X_tgt)
@@ -261,6 +271,9 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         net.set_params(
             max_epochs=self.max_epochs, callbacks=self._callbacks(lr_schedule)
         )
+        # skorch's set_params rebuilds ``callbacks_`` from the *old* list, and a
+        # warm start does not initialize again: build them from the new one.
+        net.initialize_callbacks()
         return net
 
     def _fit_scaling(self, X_src, X_tgt):
@@ -316,7 +329,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         return DANetwork(encoder, head, **self._extra_modules(n_features))
 
     def _blank_network(self):
-        """A network shaped like the fitted ``net_.module_`` (weights arbitrary).
+        """Build a network shaped like the fitted ``net_.module_`` (any weights).
 
         :mod:`skuda.persistence` loads saved weights into it; built from the
         parameters and the fitted ``input_shape_`` and ``classes_``.
@@ -371,6 +384,11 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         return net_class(network, **params)
 
 
+_THREE_ARGUMENTS = ("X_src", "y_src", "X_tgt")
+_STACKED = ("X (source rows)", "y (source labels)", "X (target rows)")
+"""How messages name the domains in each fit form."""
+
+
 def _fitted_names(estimator, params):
     """Names of the fitted attributes: ending in "_", not private, not parameters."""
     return {
@@ -381,7 +399,7 @@ def _fitted_names(estimator, params):
 
 
 def user_stacklevel():
-    """The ``stacklevel`` of a warning that points at the first caller outside skuda."""
+    """Return a ``stacklevel`` pointing a warning at the first caller outside skuda."""
     package = os.path.dirname(os.path.abspath(__file__))
     frame, level = sys._getframe(1), 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(

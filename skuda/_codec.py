@@ -16,8 +16,8 @@ import inspect
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 from sklearn.frozen import FrozenEstimator
+from skorch.callbacks import Callback
 from torch.utils.data import DataLoader, Dataset
 
 _ROOTS = frozenset({"torch", "skorch", "sklearn", "skuda"})
@@ -52,8 +52,10 @@ def class_path(cls):
 
 
 def import_class(path, base):
-    """The class at ``path`` (from :func:`class_path`); ValueError unless it is
-    a subclass of ``base`` in one of the allowed packages."""
+    """Import the class at ``path`` (from :func:`class_path`).
+
+    ValueError unless it is a subclass of ``base`` in an allowed package.
+    """
     module, _, name = str(path).partition(":")
     if module.split(".")[0] not in _ROOTS or not name:
         raise ValueError(
@@ -78,6 +80,8 @@ def encode(value, nested, key=None):
         return value.item()
     if isinstance(value, (tuple, list)):
         items = [encode(v, nested) for v in value]
+        if key != "callbacks" and any(_unsaved(v) for v in items):
+            return {"__unsaved__": f"{type(value).__name__} of modules or objects"}
         return {"__tuple__": items} if isinstance(value, tuple) else items
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"__dict__": {k: encode(v, nested, k) for k, v in value.items()}}
@@ -101,7 +105,7 @@ def encode(value, nested, key=None):
 
 
 def _init_arguments(obj):
-    """The named ``__init__`` arguments of ``obj`` as stored on it, or None."""
+    """Return the named ``__init__`` arguments of ``obj`` as stored, or None."""
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     params = list(inspect.signature(type(obj).__init__).parameters.values())[1:]
     if any(p.kind not in named for p in params):

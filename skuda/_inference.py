@@ -64,7 +64,7 @@ class InferenceMixin:
         return out
 
     def _raise_non_finite(self, X, out):
-        """Never return NaN silently: say whether the network or the rows are at fault."""
+        """Never return NaN silently: say if the network or the rows are at fault."""
         module = self.net_.module_
         if not all(t.isfinite().all() for t in module.state_dict().values()):
             raise TrainingDivergedError(
@@ -74,8 +74,8 @@ class InferenceMixin:
         bad = ~np.isfinite(out).reshape(len(out), -1).all(axis=1)
         raise ValueError(
             f"X: the network's outputs are NaN or infinite for {int(bad.sum())} of "
-            f"{len(out)} rows (a float32 overflow): their values are far outside "
-            f"the range seen in fit (largest |value| after input scaling: "
+            f"{len(out)} rows (a float32 overflow; are these rows far outside the "
+            f"range seen in fit? Their largest |value| after input scaling is "
             f"{float(np.abs(X[bad]).max()):.3g})."
         )
 

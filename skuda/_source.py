@@ -121,9 +121,9 @@ class SourceModel:
     def n_outputs(self, input_shape):
         """Count the logits of ``head(encoder(x))``; ValueError when it fails."""
         what = "source_estimator's feature extractor"
-        features = dry_run(self.encoder, input_shape, what=what).shape[1:]
+        features = tuple(dry_run(self.encoder, input_shape, what=what).shape[1:])
         what = f"source_estimator's classifier (on features of shape {features})"
-        out = dry_run(self.head, tuple(features), what=what)
+        out = dry_run(self.head, features, what=what)
         if out.ndim != 2:
             raise ValueError(
                 "source_estimator's classifier must return (n, n_classes) logits; "

@@ -49,7 +49,7 @@ class TwoPhaseDAClassifier(BaseDAClassifier):
         return net
 
     def _network_from_source(self, encoder, head):
-        """The network of the adaptation phase around a source model's modules."""
+        """Build the adaptation network around a source model's modules."""
         raise NotImplementedError
 
     def _blank_network(self):

@@ -47,11 +47,6 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
     modified by later work on it.
     """
     _reject_kind(X, name, allow_nd)
-    if n_rows(X) == 0:
-        raise ValueError(
-            f"{name} has 0 rows (shape {getattr(X, 'shape', (0,))}); expected at "
-            "least one."
-        )
     try:
         _check_feature_names(estimator, X, reset=reset)
     except ValueError as exc:
@@ -59,15 +54,20 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
         raise ValueError(
             f"{name}'s columns must be {against}, in the same order. {exc}"
         ) from None
-    X = check_array(
-        X,
-        dtype=np.float32,
-        ensure_all_finite=True,
-        allow_nd=allow_nd,
-        input_name=name,
-        copy=True,
-        order="C",
-    )
+    try:
+        X = check_array(
+            X,
+            dtype=np.float32,
+            ensure_all_finite=True,
+            allow_nd=allow_nd,
+            input_name=name,
+            copy=True,
+            order="C",
+        )
+    except (ValueError, TypeError) as exc:
+        if name in str(exc):
+            raise
+        raise type(exc)(f"{name}: {exc}") from None
     if expected is not None and X.shape[1:] != tuple(expected):
         raise ValueError(
             f"{name} has {_describe(X.shape[1:])} per sample but X_src has "
@@ -164,7 +164,8 @@ def check_source_labels(y, n_rows, *, name="y_src"):
     y = column_or_1d(y, warn=True)
     if len(y) != n_rows:
         raise ValueError(
-            f"{name} has {len(y)} labels but X_src has {n_rows} rows; they must match."
+            f"{name} has {len(y)} labels but there are {n_rows} source rows; they "
+            "must match."
         )
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError(f"{name} contains NaN or infinity.")

@@ -32,8 +32,8 @@ import numpy as np
 import sklearn
 import skorch
 import torch
-from skorch.history import History
 from sklearn.utils.validation import check_is_fitted
+from skorch.history import History
 
 from . import __version__
 from ._base import BaseDAClassifier
@@ -149,7 +149,7 @@ def load(path, *, device=None, params=None):
 
 # -- writing --------------------------------------------------------------------------
 def _record(estimator, prefix, members):
-    """The JSON record of a fitted estimator; its arrays and weights go to members."""
+    """Return the JSON record of an estimator; arrays and weights go to members."""
 
     def nested(est, key):
         return _record(est, f"{prefix}{key}/", members)
