@@ -3,7 +3,7 @@
 from .adda import ADDAClassifier
 from .baseline import SourceOnlyClassifier
 from .dann import DANNClassifier
-from .exceptions import CollapseWarning, TrainingDivergedError
+from .exceptions import CollapseWarning, FitInterruptedWarning, TrainingDivergedError
 from .mcc import MCCClassifier
 from .shot import SHOTAdapter
 
@@ -16,6 +16,7 @@ __all__ = [
     "SHOTAdapter",
     "SourceOnlyClassifier",
     "CollapseWarning",
+    "FitInterruptedWarning",
     "TrainingDivergedError",
     "__version__",
 ]

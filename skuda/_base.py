@@ -199,9 +199,8 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
                 expected=X_src.shape[1:],
             )  # fmt: skip
         signals = self._takes_signals()
-        return as_signals(X_src, names[0], signals), as_signals(
-            X_tgt, names[2], signals
-        )
+        X_src = as_signals(X_src, names[0], signals)
+        return X_src, as_signals(X_tgt, names[2], signals)
 
     def _fit_domains(self, X_src, y_src, X_tgt, names):
         X_src, X_tgt = self._check_domains(X_src, X_tgt, names)

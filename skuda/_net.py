@@ -232,8 +232,8 @@ def _epoch_value(name, values):
 
 
 _ADVICE = (
-    "Scale the inputs (e.g. input_scaling='pooled'), lower lr, or lower the "
-    "adversarial weight."
+    "Lower lr, scale the inputs (input_scaling='pooled', the default), or lower "
+    "the adversarial weight."
 )
 
 
@@ -256,7 +256,7 @@ class FiniteLoss(Callback):
             terms = f" (loss terms: {', '.join(bad)})" if bad else ""
             raise TrainingDivergedError(
                 f"Training diverged at epoch {net.epoch_} of the {net.phase} phase "
-                f"(iteration {net.iteration_ + 1}): the loss became "
+                f"(iteration {net.iteration_}): the loss became "
                 f"{loss.item()}{terms}. " + _ADVICE
             )
 

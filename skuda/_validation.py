@@ -7,6 +7,7 @@ so a change in scikit-learn touches one file.
 from __future__ import annotations
 
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -47,13 +48,7 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
     modified by later work on it.
     """
     _reject_kind(X, name, allow_nd)
-    try:
-        _check_feature_names(estimator, X, reset=reset)
-    except ValueError as exc:
-        against = "X_src's" if expected is not None else "those seen in fit"
-        raise ValueError(
-            f"{name}'s columns must be {against}, in the same order. {exc}"
-        ) from None
+    _check_names(estimator, X, name, reset, against_source=expected is not None)
     try:
         X = check_array(
             X,
@@ -84,6 +79,22 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
             )
         return X
     return _fitted_signal_rows(estimator, X, name, fitted_shape)
+
+
+def _check_names(estimator, X, name, reset, against_source):
+    """Run scikit-learn's feature-name check, naming ``X`` as ``name`` in messages."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _check_feature_names(estimator, X, reset=reset)
+    except ValueError as exc:
+        against = "X_src's" if against_source else "those seen in fit"
+        raise ValueError(
+            f"{name}'s columns must be {against}, in the same order. {exc}"
+        ) from None
+    for warning in caught:  # scikit-learn calls every array "X"
+        text = re.sub(r"^X ", f"{name} ", str(warning.message))
+        warnings.warn(text, warning.category, stacklevel=4)
 
 
 def _reject_kind(X, name, allow_nd):

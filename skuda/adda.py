@@ -151,6 +151,9 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         Shape of one row as the network sees it; ``(1, length)`` for 2-D
         input to a signal backbone.
     device_ : str
+    interrupted_ : bool
+        True when a user interrupt (Ctrl-C) ended the last fit early; the
+        model is then the one trained so far (see the user guide).
     net_ : skorch.NeuralNet
         The adaptation-phase net; ``net_.module_`` holds ``encoder`` (source),
         ``head``, ``target_encoder`` and ``discriminator``.

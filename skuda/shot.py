@@ -175,6 +175,9 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         Shape of one row as the network sees it; ``(1, length)`` for 2-D
         input to a signal backbone.
     device_ : str
+    interrupted_ : bool
+        True when a user interrupt (Ctrl-C) ended the last fit early; the
+        model is then the one trained so far (see the user guide).
     net_ : skorch.NeuralNet
         The adaptation net; ``net_.module_`` holds ``encoder`` (feature
         extractor and bottleneck) and the frozen ``head``.
@@ -268,6 +271,10 @@ class SHOTAdapter(TwoPhaseDAClassifier):
     # -- fitting -------------------------------------------------------------------
     def fit(self, X, y=None, X_tgt=None):
         """Train a source model and adapt it, or adapt ``source_estimator``.
+
+        As for every skuda estimator, the fitted state is replaced atomically
+        (a failing fit leaves the estimator as it was), and Ctrl-C ends the
+        whole fit, source phase included (see the user guide).
 
         Parameters
         ----------

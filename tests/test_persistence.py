@@ -100,6 +100,18 @@ def fitted(data, signals):
     return models
 
 
+NAMES = [
+    "source_only",
+    "dann",
+    "mcc",
+    "adda",
+    "adda_with_source",
+    "shot",
+    "shot_source_free",
+    "wdcnn",
+    "shot_cnn1d",
+]
+
 _LOAD_ALL = """
 import sys, numpy as np
 from skuda.persistence import load
@@ -108,6 +120,7 @@ np.savez(out, **{p: load(p).predict_proba(rows[p]) for p in paths})
 """
 
 
+@pytest.mark.slow  # a subprocess: ~5 s of imports on a busy machine
 def test_round_trip_in_a_fresh_process_is_bit_identical(fitted, tmp_path):
     paths, rows, expected = [], {}, {}
     for name, (est, X) in fitted.items():
@@ -146,7 +159,7 @@ def _fitted_attributes(est):
     }
 
 
-@pytest.mark.parametrize("name", ["dann", "adda_with_source", "shot_source_free"])
+@pytest.mark.parametrize("name", NAMES)
 def test_loaded_estimator_has_the_same_parameters_and_attributes(
     fitted, name, tmp_path
 ):
@@ -165,6 +178,7 @@ def test_loaded_estimator_has_the_same_parameters_and_attributes(
             assert after[key].dtype == value.dtype
         else:
             assert after[key] == value, key
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
     np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
 
 
