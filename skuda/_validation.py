@@ -130,11 +130,16 @@ def _fitted_signal_rows(estimator, X, name, fitted_shape):
         return X.reshape(X.shape[0], 1, X.shape[1])
     if X.shape[1:] == fitted_shape:
         return X
-    raise ValueError(
+    mismatch = (
         f"{name} has samples of shape {X.shape[1:]} ({_describe_signal(X.shape)}), "
         f"but {type(estimator).__name__} was fitted on shape {fitted_shape} "
         f"({_describe_signal((0, *fitted_shape))})."
     )
+    try:
+        _check_n_features(estimator, X, reset=False)
+    except ValueError as exc:  # scikit-learn's wording too, after the shapes
+        raise ValueError(f"{mismatch} ({exc})") from None
+    raise ValueError(mismatch)
 
 
 def _ndim(X, name):

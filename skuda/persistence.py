@@ -94,6 +94,9 @@ def save(estimator, path):
                     archive.writestr(name, data)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); give it an existing file's mode
+        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -143,7 +146,7 @@ def load(path, *, device=None, params=None):
         reader = _Reader(archive, path, device, params or {})
         try:
             return reader.estimator(meta["estimator"], top=True)
-        except (KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+        except (KeyError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
             raise _damaged(path, exc) from exc
 
 
@@ -276,6 +279,11 @@ class _Reader:
     def estimator(self, record, top=False):
         cls = import_class(record["class"], BaseDAClassifier)
         overrides = self.overrides if top else {}
+        unknown = sorted(set(overrides) - set(record["params"]))
+        if unknown:
+            raise ValueError(
+                f"params has {unknown}, which are not parameters of {cls.__name__}."
+            )
         params = {
             key: overrides[key] if key in overrides else self._param(key, value, top)
             for key, value in record["params"].items()

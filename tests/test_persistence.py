@@ -200,6 +200,8 @@ def test_a_module_feature_extractor_must_be_passed_again(data, tmp_path):
     with pytest.raises(ValueError, match=r"feature_extractor was a Sequential.*params"):
         load(tmp_path / "m.skuda")
     fresh = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+    with pytest.raises(ValueError, match=r"params has \['feature_extrator'\]"):
+        load(tmp_path / "m.skuda", params={"feature_extrator": fresh})
     loaded = load(tmp_path / "m.skuda", params={"feature_extractor": fresh})
     np.testing.assert_array_equal(loaded.predict_proba(T), clf.predict_proba(T))
     pair = (nn.Linear(4, 6), nn.Linear(6, 3))
