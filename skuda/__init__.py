@@ -5,7 +5,7 @@ from .baseline import SourceOnlyClassifier
 from .cdan import CDANClassifier
 from .coral import DeepCORALClassifier
 from .dann import DANNClassifier
-from .exceptions import CollapseWarning, TrainingDivergedError
+from .exceptions import CollapseWarning, FitInterruptedWarning, TrainingDivergedError
 from .mcc import MCCClassifier
 from .shot import SHOTAdapter
 
@@ -20,6 +20,7 @@ __all__ = [
     "SHOTAdapter",
     "SourceOnlyClassifier",
     "CollapseWarning",
+    "FitInterruptedWarning",
     "TrainingDivergedError",
     "__version__",
 ]

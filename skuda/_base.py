@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -33,6 +35,7 @@ from ._validation import (
     split_stacked,
 )
 from ._validation_split import SourceValidSplit
+from .exceptions import FitInterruptedWarning
 from .modules import ClassifierHead, DANetwork
 from .modules.conv import BACKBONES
 
@@ -88,6 +91,13 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
     def fit(self, X, y=None, X_tgt=None):
         """Fit on labelled source rows and unlabelled target rows.
 
+        The fitted state is replaced atomically: if ``fit`` raises (bad input,
+        :class:`~skuda.TrainingDivergedError`, ...), the estimator is exactly as
+        before the call. A user interrupt (Ctrl-C) during training ends the
+        whole fit with a :class:`~skuda.exceptions.FitInterruptedWarning`; the
+        estimator then holds the model trained so far and ``interrupted_`` is
+        True.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -105,14 +115,40 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
+        scratch = object.__new__(type(self))  # parameters shared, fitted state not
+        scratch.__dict__.update(self.__dict__)
+        scratch.interrupted_ = False
+        scratch._interruption = None
+        scratch._fit(X, y, X_tgt)
+        params = self.get_params(deep=False)
+        old, new = _fitted_names(self, params), _fitted_names(scratch, params)
+        for name in old - new:
+            delattr(self, name)
+        for name in new:
+            setattr(self, name, getattr(scratch, name))
+        if scratch._interruption is not None:
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) in "
+                f"{scratch._interruption}; the fit ended there and no later phase "
+                "ran. The estimator holds the model trained so far "
+                "(interrupted_ = True); fit again to train it fully.",
+                FitInterruptedWarning,
+                stacklevel=user_stacklevel(),
+            )
+        return self
+
+    def _fit(self, X, y, X_tgt):
+        """Fit on this (scratch) estimator: both fit forms to ``_fit_domains``."""
+        names = _THREE_ARGUMENTS
         if X_tgt is None:
+            names = _STACKED
             X_src, y_src, X_tgt = split_stacked(X, y)
             if X_tgt is None and self._requires_target:
                 warnings.warn(
                     f"{type(self).__name__}.fit got no target rows (no label -1 in "
                     "y): training on the source only, without adaptation.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
         else:
             X_src, y_src = X, y
@@ -120,7 +156,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     "X_tgt is empty: domain adaptation needs at least one target row."
                 )
-        return self._fit_domains(X_src, y_src, X_tgt)
+        return self._fit_domains(X_src, y_src, X_tgt, names)
 
     def fit_transform(self, X, y=None, X_tgt=None):
         """Fit (either form), then return the learned features of the rows of ``X``.
@@ -197,24 +233,33 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
             source is not None and source.reads_signals
         )
 
-    def _check_domains(self, X_src, X_tgt):
-        """Return validated float32 copies of both domains, in the network's shape."""
+    def _check_domains(self, X_src, X_tgt, names):
+        """Return validated float32 copies of both domains, in the network's shape.
+
+        ``names`` name ``(X_src, y_src, X_tgt)`` in messages (the stacked form
+        calls them rows of ``X`` and ``y``).
+        """
         source = self._source_model_param()
         allow_nd = self.feature_extractor is not None or (
             source is not None and len(source.input_shape or (0, 0)) > 1
         )
-        X_src = check_features(self, X_src, name="X_src", reset=True, allow_nd=allow_nd)
+        if source is not None:
+            source.check_feature_names(X_src, names[0])
+        X_src = check_features(
+            self, X_src, name=names[0], reset=True, allow_nd=allow_nd
+        )
         if X_tgt is not None:
             X_tgt = check_features(
-                self, X_tgt, name="X_tgt", reset=False, allow_nd=allow_nd,
+                self, X_tgt, name=names[2], reset=False, allow_nd=allow_nd,
                 expected=X_src.shape[1:],
             )  # fmt: skip
         signals = self._takes_signals()
-        return as_signals(X_src, "X_src", signals), as_signals(X_tgt, "X_tgt", signals)
+        X_src = as_signals(X_src, names[0], signals)
+        return X_src, as_signals(X_tgt, names[2], signals)
 
-    def _fit_domains(self, X_src, y_src, X_tgt):
-        X_src, X_tgt = self._check_domains(X_src, X_tgt)
-        y_src = check_source_labels(y_src, X_src.shape[0])
+    def _fit_domains(self, X_src, y_src, X_tgt, names):
+        X_src, X_tgt = self._check_domains(X_src, X_tgt, names)
+        y_src = check_source_labels(y_src, X_src.shape[0], name=names[1])
         # Target rows inform the input scaling even for methods that ignore them
         # in training, so a source-only baseline sees the same inputs as DANN.
         X_src, X_tgt = self._fit_scaling(X_src, X_tgt)
@@ -227,6 +272,21 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         return self._run_training(
             lambda batch_seed: self._train(X_src, y_idx, X_tgt, batch_seed, reuse=reuse)
         )
+
+    def _fit_net(self, net, data):
+        """Fit ``net`` on ``data``; a user interrupt there ends the whole fit.
+
+        After an interrupt ``interrupted_`` is True: later phases must not run
+        (two-phase methods check it).
+        """
+        net.fit(data, None)
+        if net.interrupted_ is not None:
+            self.interrupted_ = True
+            self._interruption = (
+                f"the {net.phase_name} phase at epoch {net.interrupted_} "
+                f"of {net.max_epochs}"
+            )
+        return net
 
     def _run_training(self, train):
         """Run ``train(batch_seed)`` in the seeded RNG context; store the net.
@@ -258,16 +318,22 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         else:
             network = self._build_network(self.input_shape_, len(self.classes_))
             net = self._make_net(self._net_class, network, batch_seed)
-        return net.fit(data, None)
+        return self._fit_net(net, data)
 
     def _continue_net(self, lr_schedule=None):
-        """Return the fitted ``net_``, set up to train ``max_epochs`` more epochs."""
-        net = self.net_
+        """Return a copy of the fitted ``net_`` set up for ``max_epochs`` more epochs.
+
+        A copy, so that a failing warm start leaves the fitted net as it was.
+        """
+        net = copy.deepcopy(self.net_)
         net.set_params(
             max_epochs=self.max_epochs,
             callbacks=self._callbacks(lr_schedule, net.phase),
             train_split=self._train_split(net.batch_seed, net.phase),
         )
+        # skorch's set_params rebuilds ``callbacks_`` from the *old* list, and a
+        # warm start does not initialize again: build them from the new one.
+        net.initialize_callbacks()
         return net
 
     def _fit_scaling(self, X_src, X_tgt):
@@ -321,6 +387,14 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         n_features = output_size(encoder, input_shape)
         head = build_head(self.head, n_features, n_classes, ClassifierHead)
         return DANetwork(encoder, head, **self._extra_modules(n_features))
+
+    def _blank_network(self):
+        """Build a network shaped like the fitted ``net_.module_`` (any weights).
+
+        :mod:`skuda.persistence` loads saved weights into it; built from the
+        parameters and the fitted ``input_shape_`` and ``classes_``.
+        """
+        return self._build_network(self.input_shape_, len(self.classes_))
 
     def _extra_modules(self, n_features):
         """Networks beyond encoder and head, e.g. a discriminator."""
@@ -391,6 +465,31 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         )
         params.update(overrides)
         return net_class(network, **params)
+
+
+_THREE_ARGUMENTS = ("X_src", "y_src", "X_tgt")
+_STACKED = ("X (source rows)", "y (source labels)", "X (target rows)")
+"""How messages name the domains in each fit form."""
+
+
+def _fitted_names(estimator, params):
+    """Names of the fitted attributes: ending in "_", not private, not parameters."""
+    return {
+        name
+        for name in vars(estimator)
+        if name.endswith("_") and not name.startswith("_") and name not in params
+    }
+
+
+def user_stacklevel():
+    """Return a ``stacklevel`` pointing a warning at the first caller outside skuda."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package + os.sep
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def store_parameters(estimator, arguments):

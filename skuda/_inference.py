@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import TransformerTags
@@ -12,6 +15,7 @@ from ._network import output_size
 from ._scaling import standardize_
 from ._source import SourceModel
 from ._validation import check_features
+from .exceptions import TrainingDivergedError
 
 
 class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
@@ -46,6 +50,7 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             scaling=self.input_scaling,
             reads_signals=self._takes_signals(),
             history=self.history_,
+            feature_names=getattr(self, "feature_names_in_", None),
         )
 
     def _infer(self, X, fn):
@@ -58,8 +63,40 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         with torch.inference_mode():
             out = map_chunks(
                 lambda xb: fn(torch.from_numpy(xb).to(self.device_)).float().cpu(), X
+            ).numpy()
+        if not np.isfinite(out).all():
+            self._raise_non_finite(X, out)
+        return out
+
+    def _raise_non_finite(self, X, out):
+        """Never return NaN silently: say if the network or the rows are at fault."""
+        module = self.net_.module_
+        if not all(t.isfinite().all() for t in module.state_dict().values()):
+            raise TrainingDivergedError(
+                f"{type(self).__name__}'s network holds NaN or infinite parameters; "
+                "refit it (a skuda fit never leaves such a network behind)."
             )
-        return out.numpy()
+        bad = ~np.isfinite(out).reshape(len(out), -1).all(axis=1)
+        raise ValueError(
+            f"X: the network's outputs are NaN or infinite for {int(bad.sum())} of "
+            f"{len(out)} rows (a float32 overflow; are these rows far outside the "
+            f"range seen in fit? Their largest |value| after input scaling is "
+            f"{float(np.abs(X[bad]).max()):.3g})."
+        )
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        device = getattr(self, "device_", None)
+        if device is not None and torch.device(device).type == "cuda":
+            if not torch.cuda.is_available():
+                warnings.warn(
+                    f"{type(self).__name__} was fitted on {device}, but CUDA is not "
+                    "available here: it was moved to the CPU (device_='cpu').",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                self.device_ = "cpu"
+                self.net_.device = "cpu"  # skorch mapped the weights to the CPU
 
     def _logits(self, X):
         """Class logits of the rows of ``X``, shape (n_samples, n_classes)."""

@@ -14,6 +14,7 @@ loop records ``valid_loss`` and the default callback ``valid_acc``.
 
 from __future__ import annotations
 
+import linecache
 import math
 from functools import partial
 
@@ -23,9 +24,9 @@ from skorch.callbacks import Callback, EpochScoring, LRScheduler
 from skorch.utils import to_tensor
 from torch.optim.lr_scheduler import LambdaLR
 
-from ._batching import DomainBatches, DomainData, n_iterations
+from ._batching import DomainBatches, DomainData, map_chunks, n_iterations
 from ._validation_split import HeldOut, HeldOutBatches
-from .exceptions import TrainingDivergedError
+from .exceptions import StopTraining, TrainingDivergedError
 from .schedules import lr_factor
 
 _SKORCH_BATCH_KEYS = frozenset(
@@ -43,11 +44,25 @@ class DANet(NeuralNet):
         Seed of the local generator that draws the batch permutations.
     phase : {"source", "adaptation"} or None
         The training phase of a two-phase method: recorded per epoch in the
-        history as ``phase`` and, with ``verbose``, printed above the table.
+        history as ``phase``, printed above the table with ``verbose``, and
+        named in messages (a single-phase method's is "training").
+
+    Attributes beyond skorch's
+    --------------------------
+    epoch_ : int
+        Epochs begun in the current (or last) fit.
+    interrupted_ : int or None
+        The epoch at which a user interrupt (Ctrl-C) ended the last fit; None
+        when it ran to the end or a callback stopped it (early stopping).
     """
 
     use_target = True
     """Whether batches carry target rows (False for source-only training)."""
+
+    @property
+    def phase_name(self):
+        """Name of this training phase in messages ("training" if single)."""
+        return self.phase or "training"
 
     def __init__(self, module, *args, batch_seed=0, phase=None, **kwargs):
         super().__init__(module, *args, **kwargs)
@@ -144,15 +159,54 @@ class DANet(NeuralNet):
             target_labels=self.target_labels,
         )
 
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train on ``X`` (:class:`DomainData`); see skorch's ``partial_fit``.
+
+        Then check that every parameter and buffer, and the outputs on the
+        training rows, are finite: a blow-up in the last step (which no loss
+        saw) raises :class:`~skuda.TrainingDivergedError` too.
+        """
+        self.interrupted_ = None
+        super().partial_fit(X, y, classes, **fit_params)
+        check_finite_network(self, X)
+        return self
+
+    def fit_loop(self, X, y=None, epochs=None, **kwargs):
+        # skorch's partial_fit swallows KeyboardInterrupt, which callbacks also
+        # raise to stop early. Note which was which: a user interrupt must end
+        # the whole fit, not just this phase.
+        try:
+            return super().fit_loop(X, y, epochs, **kwargs)
+        except KeyboardInterrupt as exc:
+            if not is_requested_stop(exc):
+                self.interrupted_ = self.epoch_
+            raise
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        try:
+            super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        except ValueError as exc:
+            if "Expected more than 1 value per channel" not in str(exc):
+                raise
+            raise ValueError(
+                f"Batch normalisation needs at least 2 rows per training batch, "
+                f"but the {self.phase_name} phase had batches of 1 row ({self.rows_}, "
+                f"batch_size={self.batch_size}). Use batch_size >= 2 and at least "
+                "2 rows per domain, or a network without batch norm "
+                "(batch_norm=False)."
+            ) from exc
+
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self._count_iterations(X)
         self.iteration_ = 0
+        self.epoch_ = 0
         if self.phase is not None and self.verbose:
             print(f"[{self.phase} phase]")
 
     def _count_iterations(self, data):
         n_src = 0 if data.X_src is None else len(data.X_src)
         n_tgt = 0 if (data.X_tgt is None or not self.use_target) else len(data.X_tgt)
+        self.rows_ = f"{n_src} source rows, {n_tgt} target rows"
         self.iterations_per_epoch_ = n_iterations(n_src, n_tgt, self.batch_size)
         self.total_iterations_ = self.max_epochs * self.iterations_per_epoch_
 
@@ -161,6 +215,7 @@ class DANet(NeuralNet):
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
+        self.epoch_ += 1
         if self.iteration_ == 0 and isinstance(dataset_train, DomainData):
             # The training rows, without the held-out ones, set the progress p.
             self._count_iterations(dataset_train)
@@ -230,17 +285,89 @@ def _epoch_value(name, values):
     return sum(values) / len(values)
 
 
+_ADVICE = (
+    "Lower lr, scale the inputs (input_scaling='pooled', the default), or lower "
+    "the adversarial weight."
+)
+
+
 class FiniteLoss(Callback):
-    """Stop training with :class:`~skuda.TrainingDivergedError` on a NaN/inf loss."""
+    """Stop training with :class:`~skuda.TrainingDivergedError` on a NaN/inf loss.
+
+    The message names the phase, the epoch and the loss terms (as returned by
+    the net's ``batch_loss`` or logged by it) that are not finite.
+    """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         # skorch has just called loss.item(), so this check costs no extra sync.
         if training and not math.isfinite(loss.item()):
+            row = net.history[-1, "batches", -1]
+            bad = [
+                f"{name}={float(value)}"
+                for name, value in row.items()
+                if name not in _SKORCH_BATCH_KEYS and not math.isfinite(float(value))
+            ]
+            terms = f" (loss terms: {', '.join(bad)})" if bad else ""
             raise TrainingDivergedError(
-                f"Training diverged: the loss became {loss.item()} at epoch "
-                f"{len(net.history)}, iteration {net.iteration_}. Scale the inputs "
-                "(e.g. StandardScaler), lower lr, or lower the adversarial weight."
+                f"Training diverged at epoch {net.epoch_} of the {net.phase_name} "
+                f"phase (iteration {net.iteration_}): the loss became "
+                f"{loss.item()}{terms}. " + _ADVICE
             )
+
+
+def check_finite_network(net, data):
+    """Raise :class:`~skuda.TrainingDivergedError` unless ``net`` is finite.
+
+    Checks every parameter and buffer of ``net.module_``, then the class
+    logits of every row of ``data`` (:class:`DomainData`) along the
+    prediction path (``net.target_logits``, in eval mode): a float32
+    overflow in the forward pass shows only there.
+    """
+    tensors = dict(net.module_.named_parameters())
+    tensors.update(net.module_.named_buffers())
+    floats = {k: t for k, t in tensors.items() if t.is_floating_point()}
+    if floats and not torch.stack([t.isfinite().all() for t in floats.values()]).all():
+        names = [k for k, t in floats.items() if not t.isfinite().all()]
+        raise TrainingDivergedError(
+            f"Training diverged at epoch {net.epoch_} of the {net.phase_name} phase: "
+            f"after its last step, {len(names)} parameter tensor(s) hold NaN or "
+            "infinity "
+            f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}). " + _ADVICE
+        )
+    net.module_.eval()
+    with torch.inference_mode():
+        for rows in (data.X_src, data.X_tgt):
+            if rows is None:
+                continue
+            finite = map_chunks(lambda x: net.target_logits(x).isfinite().all(1), rows)
+            if not finite.all():
+                raise TrainingDivergedError(
+                    f"Training diverged at epoch {net.epoch_} of the {net.phase_name} "
+                    "phase: after its last step the network's outputs are NaN or "
+                    "infinite for "
+                    f"{int((~finite).sum())} of {len(rows)} training rows (a float32 "
+                    "overflow). " + _ADVICE
+                )
+
+
+def is_requested_stop(exc):
+    """Whether the KeyboardInterrupt ``exc`` is a callback's request to stop.
+
+    skuda's callbacks raise :class:`~skuda.exceptions.StopTraining`; skorch's
+    ``EarlyStopping`` (and many user callbacks) a plain ``KeyboardInterrupt``
+    from a ``raise`` statement in a callback method. A real interrupt (Ctrl-C,
+    SIGINT) surfaces wherever the interpreter was, which is only by chance a
+    callback's frame and then not at a ``raise`` line.
+    """
+    if isinstance(exc, StopTraining):
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or not isinstance(tb.tb_frame.f_locals.get("self"), Callback):
+        return False
+    line = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+    return line.strip().startswith("raise")
 
 
 def _annealed_factor(net, step):

@@ -22,6 +22,7 @@ from torch import nn
 from ._foreign import check_split, is_skorch_net, split_skorch_net
 from ._net import DANet
 from ._network import dry_run
+from ._validation import check_feature_names
 
 
 class SourceNet(DANet):
@@ -57,6 +58,8 @@ class SourceModel:
     whole : torch.nn.Module or None
         The module that ``encoder`` and ``head`` were split from (a skorch
         net's ``module_``), checked against them by :meth:`n_outputs`.
+    feature_names : ndarray or None
+        Column names of the DataFrame the source model was fitted on.
     """
 
     encoder: nn.Module
@@ -69,6 +72,7 @@ class SourceModel:
     reads_signals: bool = False
     history: object = None
     whole: nn.Module | None = None
+    feature_names: np.ndarray | None = None
 
     @classmethod
     def of(cls, source):
@@ -125,6 +129,10 @@ class SourceModel:
             history=copy.deepcopy(self.history),
         )
 
+    def check_feature_names(self, X, name):
+        """Check the columns of ``X`` against the source model's, as sklearn does."""
+        check_feature_names(X, name, self.feature_names, "source_estimator")
+
     def n_outputs(self, input_shape):
         """Count the logits of ``head(encoder(x))``; ValueError when it fails.
 
@@ -132,10 +140,10 @@ class SourceModel:
         """
         if self.whole is not None:
             check_split(self.whole, self.encoder, self.head, input_shape)
-        z = dry_run(
-            self.encoder, input_shape, what="source_estimator's feature extractor"
-        )
-        out = dry_run(self.head, z.shape[1:], what="source_estimator's classifier")
+        what = "source_estimator's feature extractor"
+        features = tuple(dry_run(self.encoder, input_shape, what=what).shape[1:])
+        what = f"source_estimator's classifier (on features of shape {features})"
+        out = dry_run(self.head, features, what=what)
         if out.ndim != 2:
             raise ValueError(
                 "source_estimator's classifier must return (n, n_classes) logits; "

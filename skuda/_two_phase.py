@@ -47,9 +47,20 @@ class TwoPhaseDAClassifier(BaseDAClassifier):
             max_epochs=self.source_epochs,
             **overrides,
         )
-        net.fit(data, None)
+        self._fit_net(net, data)
         self.source_history_ = net.history
         return net
+
+    def _network_from_source(self, encoder, head):
+        """Build the adaptation network around a source model's modules."""
+        raise NotImplementedError
+
+    def _blank_network(self):
+        if self.source_estimator is None:
+            network = self._build_network(self.input_shape_, len(self.classes_))
+            return self._network_from_source(network.encoder, network.head)
+        source = self._source_model_param().copy()
+        return self._network_from_source(source.encoder, source.head)
 
     def _given_source(self):
         """Return a private copy of the ``source_estimator``'s source model.

@@ -7,13 +7,19 @@ so a change in scikit-learn touches one file.
 from __future__ import annotations
 
 import numbers
+import re
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_feature_names, _check_n_features
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    _get_feature_names,
+)
 
 __all__ = [
     "UNLABELED",
@@ -22,7 +28,9 @@ __all__ = [
     "Interval",
     "StrOptions",
     "check_features",
+    "check_feature_names",
     "check_source_labels",
+    "is_unlabeled",
     "n_rows",
     "split_stacked",
 ]
@@ -40,16 +48,21 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
     modified by later work on it.
     """
     _reject_kind(X, name, allow_nd)
-    _check_feature_names(estimator, X, reset=reset)
-    X = check_array(
-        X,
-        dtype=np.float32,
-        ensure_all_finite=True,
-        allow_nd=allow_nd,
-        input_name=name,
-        copy=True,
-        order="C",
-    )
+    _check_names(estimator, X, name, reset, against_source=expected is not None)
+    try:
+        X = check_array(
+            X,
+            dtype=np.float32,
+            ensure_all_finite=True,
+            allow_nd=allow_nd,
+            input_name=name,
+            copy=True,
+            order="C",
+        )
+    except (ValueError, TypeError) as exc:
+        if name in str(exc):
+            raise
+        raise type(exc)(f"{name}: {exc}") from None
     if expected is not None and X.shape[1:] != tuple(expected):
         raise ValueError(
             f"{name} has {_describe(X.shape[1:])} per sample but X_src has "
@@ -68,6 +81,22 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
     return _fitted_signal_rows(estimator, X, name, fitted_shape)
 
 
+def _check_names(estimator, X, name, reset, against_source):
+    """Run scikit-learn's feature-name check, naming ``X`` as ``name`` in messages."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _check_feature_names(estimator, X, reset=reset)
+    except ValueError as exc:
+        against = "X_src's" if against_source else "those seen in fit"
+        raise ValueError(
+            f"{name}'s columns must be {against}, in the same order. {exc}"
+        ) from None
+    for warning in caught:  # scikit-learn calls every array "X"
+        text = re.sub(r"^X ", f"{name} ", str(warning.message))
+        warnings.warn(text, warning.category, stacklevel=4)
+
+
 def _reject_kind(X, name, allow_nd):
     """Raise for input of the wrong kind: None, sparse, text, too many dims."""
     if X is None:
@@ -82,7 +111,7 @@ def _reject_kind(X, name, allow_nd):
     dtype = getattr(X, "dtype", None)
     if dtype is not None and dtype.kind in "USc":
         raise TypeError(f"{name} has dtype {dtype}; expected numeric features.")
-    ndim = _ndim(X)
+    ndim = _ndim(X, name)
     if not allow_nd and ndim > 2:
         raise ValueError(
             f"{name} has {ndim} dimensions; expected 2-D input (n_samples, "
@@ -108,17 +137,22 @@ def _fitted_signal_rows(estimator, X, name, fitted_shape):
     )
     try:
         _check_n_features(estimator, X, reset=False)
-    except ValueError as exc:
-        raise ValueError(f"{exc} {mismatch}") from None
+    except ValueError as exc:  # scikit-learn's wording too, after the shapes
+        raise ValueError(f"{mismatch} ({exc})") from None
     raise ValueError(mismatch)
 
 
-def _ndim(X):
+def _ndim(X, name):
     ndim = getattr(X, "ndim", None)
     if ndim is None:
         try:
             ndim = np.asarray(X).ndim
-        except (ValueError, TypeError):  # e.g. ragged lists: check_array reports
+        except ValueError as exc:  # ragged nested lists
+            raise ValueError(
+                f"{name} is a ragged sequence: its rows do not all have the same "
+                f"length ({exc})"
+            ) from None
+        except TypeError:  # check_array reports what it cannot read
             ndim = 0
     return ndim
 
@@ -127,7 +161,8 @@ def _describe_signal(shape):
     if len(shape) == 2:
         return f"{shape[1]} values per row"
     if len(shape) == 3:
-        return f"{shape[1]} channels of length {shape[2]}"
+        channels = "channel" if shape[1] == 1 else "channels"
+        return f"{shape[1]} {channels} of length {shape[2]}"
     return f"rank {len(shape)}"
 
 
@@ -145,11 +180,16 @@ def check_source_labels(y, n_rows, *, name="y_src"):
     y = column_or_1d(y, warn=True)
     if len(y) != n_rows:
         raise ValueError(
-            f"{name} has {len(y)} labels but X_src has {n_rows} rows; they must match."
+            f"{name} has {len(y)} labels but there are {n_rows} source rows; they "
+            "must match."
         )
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError(f"{name} contains NaN or infinity.")
-    check_classification_targets(y)
+    _check_label_types(y, name)
+    try:
+        check_classification_targets(y)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
     classes = np.unique(y)
     if len(classes) < 2:
         raise ValueError(
@@ -170,11 +210,14 @@ def split_stacked(X, y):
         )
     y = column_or_1d(y, warn=True)
     if not (hasattr(X, "iloc") or sp.issparse(X)):
+        _ndim(X, "X")  # a clear error for ragged rows
         X = np.asarray(X)
     n = n_rows(X)
     if len(y) != n:
         raise ValueError(f"X has {n} rows but y has {len(y)} labels; they must match.")
-    is_target = _is_unlabeled(y)
+    if n == 0:
+        raise ValueError("X has 0 rows; expected labelled source rows and target rows.")
+    is_target = is_unlabeled(y)
     if is_target.all():
         raise ValueError(
             "Every label in y is -1 (unlabelled target rows): there is no labelled "
@@ -184,6 +227,7 @@ def split_stacked(X, y):
         return X, y, None
     y_src = y[~is_target]
     if y_src.dtype == object:
+        _check_label_types(y_src, "y")
         y_src = np.asarray(list(y_src))
     return _take_rows(X, ~is_target), y_src, _take_rows(X, is_target)
 
@@ -195,16 +239,64 @@ def n_rows(X):
     return len(X)
 
 
-def _is_unlabeled(y):
+def is_unlabeled(y):
+    """Mask of the unlabelled rows of the 1-D labels ``y``.
+
+    The number -1 marks them, and for string labels the string "-1" (what
+    ``np.r_[y_str, np.full(n, -1)]`` makes of it).
+    """
     if y.dtype.kind in "iuf":
         return y == UNLABELED
+    if y.dtype.kind in "US":
+        return y == y.dtype.type(str(UNLABELED))
     if y.dtype.kind == "O":
         return np.fromiter(
-            (isinstance(v, numbers.Number) and v == UNLABELED for v in y),
+            (
+                (isinstance(v, numbers.Number) and v == UNLABELED)
+                or (isinstance(v, str) and v == str(UNLABELED))
+                for v in y
+            ),
             dtype=bool,
             count=len(y),
         )
     return np.zeros(len(y), dtype=bool)
+
+
+def _check_label_types(y, name):
+    """TypeError when object labels mix types (e.g. ints and strings)."""
+    if y.dtype != object:
+        return
+    kinds = {"number" if isinstance(v, numbers.Number) else type(v).__name__ for v in y}
+    if len(kinds) > 1:
+        raise TypeError(
+            f"{name} mixes labels of different types ({', '.join(sorted(kinds))}); "
+            "use one type for every class, e.g. y.astype(str)."
+        )
+
+
+def check_feature_names(X, name, expected, owner):
+    """Check the column names of ``X`` against ``expected`` (those ``owner`` saw).
+
+    As scikit-learn checks its own: a ValueError when both are known and
+    differ (order included), a warning when ``X`` has none but ``owner`` was
+    fitted with some.
+    """
+    if expected is None:
+        return
+    names = _get_feature_names(X)
+    if names is None:
+        warnings.warn(
+            f"{name} does not have valid feature names, but {owner} was fitted "
+            "with feature names.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    if len(names) != len(expected) or not np.all(names == expected):
+        raise ValueError(
+            f"{name}'s columns must be those {owner} was fitted on, in the same "
+            f"order: got {list(names)}, expected {list(expected)}."
+        )
 
 
 def _take_rows(X, mask):

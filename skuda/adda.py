@@ -10,11 +10,11 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import store_parameters
+from ._base import store_parameters, user_stacklevel
 from ._batching import DomainData, map_chunks
 from ._docs import shared_parameters
 from ._net import DANet
-from ._network import build_discriminator, output_size
+from ._network import build_discriminator, check_sizes, output_size
 from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
 from ._validation import Interval
@@ -155,6 +155,9 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         Shape of one row as the network sees it; ``(1, length)`` for 2-D
         input to a signal backbone.
     device_ : str
+    interrupted_ : bool
+        True when a user interrupt (Ctrl-C) ended the last fit early; the
+        model is then the one trained so far (see the user guide).
     net_ : skorch.NeuralNet
         The adaptation-phase net; ``net_.module_`` holds ``encoder`` (source),
         ``head``, ``target_encoder`` and ``discriminator``.
@@ -264,6 +267,8 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         return self._apply_scaling(X_src, X_tgt, src_stats, tgt_stats)
 
     def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
+        if self.discriminator is None:  # fail before the source phase, not after
+            self._discriminator_sizes()
         data = DomainData(X_src, y_idx, X_tgt, device=self.device_)
         if reuse:
             net = self._continue_net(lr_schedule="constant")
@@ -271,18 +276,18 @@ class ADDAClassifier(TwoPhaseDAClassifier):
             encoder, head = self._source_modules(data, batch_seed)
             net = self._make_net(
                 _ADDANet,
-                self._adaptation_network(encoder, head),
+                self._network_from_source(encoder, head),
                 batch_seed,
                 lr=self.adapt_lr,
                 lr_schedule="constant",  # the paper's fixed-rate Adam
                 phase="adaptation",
                 **self._adapt_optimizer_params(),
             )
-        if X_tgt is None or self.max_epochs == 0:
-            if not reuse:
+        if X_tgt is None or self.max_epochs == 0 or self.interrupted_:
+            if not reuse:  # no adaptation: the target encoder is the source one
                 net.initialize()
             return net
-        net.fit(data, None)
+        self._fit_net(net, data)
         self._warn_if_collapsed(net, data.X_tgt)
         return net
 
@@ -302,7 +307,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
             )
         return source.encoder, source.head
 
-    def _adaptation_network(self, encoder, head):
+    def _network_from_source(self, encoder, head):
         encoder.eval()
         n_features = output_size(encoder, self.input_shape_)
         return DANetwork(
@@ -310,6 +315,13 @@ class ADDAClassifier(TwoPhaseDAClassifier):
             head,
             target_encoder=copy.deepcopy(encoder),
             discriminator=build_discriminator(self, n_features, DomainDiscriminator),
+        )
+
+    def _discriminator_sizes(self):
+        return check_sizes(
+            self.discriminator_hidden_layer_sizes,
+            "discriminator_hidden_layer_sizes",
+            allow_empty=True,
         )
 
     def _adapt_optimizer_params(self):
@@ -335,7 +347,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
                 f"class {cls!r} although the source has {len(self.classes_)} "
                 "classes. Lower adapt_lr or max_epochs, or check the inputs' scale.",
                 CollapseWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
 
     # -- fitted views and prediction ---------------------------------------------

@@ -35,6 +35,9 @@ class SourceOnlyClassifier(BaseDAClassifier):
         Shape of one row as the network sees it; ``(1, length)`` for 2-D
         input to a signal backbone.
     device_ : str
+    interrupted_ : bool
+        True when a user interrupt (Ctrl-C) ended the last fit early; the
+        model is then the one trained so far (see the user guide).
     net_ : skorch.NeuralNet
         The trained network; ``net_.module_`` holds ``encoder`` and ``head``.
     history_ : skorch.History

@@ -9,6 +9,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ._batching import map_chunks
+from .exceptions import StopTraining
 from .selection import (
     entropy_score,
     information_maximization_score,
@@ -127,7 +128,7 @@ class UnsupervisedEarlyStopping(Callback):
                     f"{self.patience} epochs; best {self.best_score_:.4f} at epoch "
                     f"{self.best_epoch_}."
                 )
-            raise KeyboardInterrupt
+            raise StopTraining
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Restore the best epoch's weights if ``load_best``; drop the saved copy."""

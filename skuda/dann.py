@@ -83,6 +83,9 @@ class DANNClassifier(BaseDAClassifier):
         Shape of one row as the network sees it; ``(1, length)`` for 2-D
         input to a signal backbone.
     device_ : str
+    interrupted_ : bool
+        True when a user interrupt (Ctrl-C) ended the last fit early; the
+        model is then the one trained so far (see the user guide).
     net_ : skorch.NeuralNet
         The trained network; ``net_.module_`` holds ``encoder``, ``head`` and
         ``discriminator``.

@@ -67,6 +67,9 @@ class MCCClassifier(BaseDAClassifier):
     input_shape_ : tuple
         Shape of one row as the network sees it.
     device_ : str
+    interrupted_ : bool
+        True when a user interrupt (Ctrl-C) ended the last fit early; the
+        model is then the one trained so far (see the user guide).
     net_ : skorch.NeuralNet
         The trained network; ``net_.module_`` holds ``encoder`` and ``head``.
     history_ : skorch.History

@@ -25,7 +25,7 @@ from ._net import DANet
 from ._network import build_encoder, build_head, output_size
 from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
-from ._validation import UNLABELED, Interval, StrOptions, as_signals, check_features
+from ._validation import Interval, StrOptions, as_signals, check_features, is_unlabeled
 from .losses import prediction_diversity, prediction_entropy, prior_divergence
 from .modules import DANetwork, WeightNormLinear
 from .pseudo_labels import centroid_pseudo_labels, em_class_prior
@@ -72,7 +72,6 @@ class _SHOTNet(DANet):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
-        self.epochs_this_fit_ = 0
         self.pseudo_labels_ = None
         self.target_prior_ = None
         if self.source_prior is not None:  # diversity="prior"
@@ -90,12 +89,11 @@ class _SHOTNet(DANet):
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
         if self.cls_par > 0:
-            if self.epochs_this_fit_ % self.pseudo_label_interval == 0:
+            if (self.epoch_ - 1) % self.pseudo_label_interval == 0:
                 self.pseudo_label_change_ = self._refresh_pseudo_labels(
                     dataset_train.X_tgt
                 )
             self.history.record("pseudo_label_changed", self.pseudo_label_change_)
-        self.epochs_this_fit_ += 1
 
     def _refresh_pseudo_labels(self, X_tgt):
         """Relabel every target row (eval mode); return the fraction changed."""
@@ -220,6 +218,9 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         Shape of one row as the network sees it; ``(1, length)`` for 2-D
         input to a signal backbone.
     device_ : str
+    interrupted_ : bool
+        True when a user interrupt (Ctrl-C) ended the last fit early; the
+        model is then the one trained so far (see the user guide).
     net_ : skorch.NeuralNet
         The adaptation net; ``net_.module_`` holds ``encoder`` (feature
         extractor and bottleneck) and the frozen ``head``.
@@ -321,6 +322,10 @@ class SHOTAdapter(TwoPhaseDAClassifier):
     def fit(self, X, y=None, X_tgt=None):
         """Train a source model and adapt it, or adapt ``source_estimator``.
 
+        As for every skuda estimator, the fitted state is replaced atomically
+        (a failing fit leaves the estimator as it was), and Ctrl-C ends the
+        whole fit, source phase included (see the user guide).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -336,15 +341,17 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         -------
         self : object
         """
+        return super().fit(X, y, X_tgt)
+
+    def _fit(self, X, y, X_tgt):
         if self.source_estimator is None:
-            return super().fit(X, y, X_tgt)
-        self._validate_params()
+            return super()._fit(X, y, X_tgt)
         if X_tgt is not None:
             raise ValueError(
                 "With source_estimator set, pass the target rows as X "
                 "(fit(X_tgt)); X_tgt must be None."
             )
-        if y is not None and not np.all(column_or_1d(y, warn=True) == UNLABELED):
+        if y is not None and not np.all(is_unlabeled(column_or_1d(y, warn=True))):
             raise ValueError(
                 "With source_estimator set, fit takes unlabelled target rows "
                 "only: y must be None or all -1; got labelled rows."
@@ -353,6 +360,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
 
     def _fit_source_free(self, X):
         source = self._source_model_param()
+        source.check_feature_names(X, "X")
         X = check_features(self, X, name="X", reset=True, allow_nd=True)
         X = as_signals(X, "X", self._takes_signals())
         if source.input_shape is not None and X.shape[1:] != source.input_shape:
@@ -367,7 +375,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         network = None
         if not reuse:
             source = self._given_source()
-            network = DANetwork(source.encoder, source.head)
+            network = self._network_from_source(source.encoder, source.head)
         return self._run_training(
             lambda batch_seed: self._adapt(network, X, batch_seed)
         )
@@ -420,6 +428,9 @@ class SHOTAdapter(TwoPhaseDAClassifier):
             stats = float32_moments(X)
         return self._apply_scaling(None, X, None, stats)[1]
 
+    def _network_from_source(self, encoder, head):
+        return DANetwork(encoder, head)
+
     def _build_network(self, input_shape, n_classes):
         features = build_encoder(self, input_shape)
         n_features = output_size(features, input_shape)
@@ -443,7 +454,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
             warm_start=False,
             criterion__label_smoothing=self.label_smoothing,
         )
-        if X_tgt is None:
+        if X_tgt is None or self.interrupted_:
             return source_net
         prior = np.bincount(y_idx, minlength=len(self.classes_)) / len(y_idx)
         return self._adapt(source_net.module_, X_tgt, batch_seed, prior)
@@ -472,4 +483,4 @@ class SHOTAdapter(TwoPhaseDAClassifier):
                 pseudo_label_interval=self.pseudo_label_interval,
                 source_prior=source_prior,
             )
-        return net.fit(DomainData(None, None, X_tgt, device=self.device_), None)
+        return self._fit_net(net, DomainData(None, None, X_tgt, device=self.device_))

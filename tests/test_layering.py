@@ -11,6 +11,7 @@ METHODS = {"dann", "adda", "shot", "mcc", "cdan", "coral", "baseline"}
 BASE = {
     "_base",
     "_batching",
+    "_codec",
     "_device",
     "_docs",
     "_foreign",

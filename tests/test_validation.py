@@ -42,7 +42,9 @@ def test_feature_mismatch_between_domains(xy):
 
 def test_label_count_mismatch(xy):
     Xs, ys, Xt = xy
-    with pytest.raises(ValueError, match="y_src has 119 labels but X_src has 120"):
+    with pytest.raises(
+        ValueError, match="y_src has 119 labels but there are 120 source rows"
+    ):
         DANNClassifier(**FAST).fit(Xs, ys[:-1], Xt)
 
 

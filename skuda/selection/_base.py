@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from .._validation import split_stacked
+import numpy as np
+from sklearn.utils import column_or_1d
+
+from .._validation import is_unlabeled, split_stacked
 
 
 class _DAScorer:
-    """Base: split the stacked form, hand the domains to ``score_domains``."""
+    """Base: split the stacked form, hand the domains to ``score_domains``.
 
-    def __call__(self, estimator, X, y, sample_weight=None):
+    Rows given without labels (``y=None`` or all ``-1``, as in a source-free
+    ``SHOTAdapter(source_estimator=...).fit(X_tgt)``) are all target rows;
+    scorers that need labelled source rows (``needs_source``) then raise.
+    """
+
+    needs_source = True
+
+    def __call__(self, estimator, X, y=None, sample_weight=None):
+        if y is None or np.all(is_unlabeled(column_or_1d(y))):
+            if self.needs_source:
+                raise ValueError(
+                    f"{type(self).__name__} needs labelled source rows, but got "
+                    "target rows only (y is None or all -1). For source-free model "
+                    "selection use InformationMaximizationScorer, "
+                    "PredictionEntropyScorer or SoftNeighborhoodDensityScorer."
+                )
+            return float(self.score_domains(estimator, None, None, X))
         X_src, y_src, X_tgt = split_stacked(X, y)
         if X_tgt is None:
             raise ValueError(
@@ -24,8 +43,9 @@ class _DAScorer:
         Parameters
         ----------
         estimator : fitted classifier
-        X_src : array-like of shape (n_source, ...)
-        y_src : array-like of shape (n_source,)
+        X_src : array-like of shape (n_source, ...) or None
+            None when only target rows are scored (``needs_source = False``).
+        y_src : array-like of shape (n_source,) or None
         X_tgt : array-like of shape (n_target, ...)
 
         Returns

@@ -26,6 +26,8 @@ class PredictionEntropyScorer(_DAScorer):
        alignment for unsupervised deep domain adaptation", ICLR 2018.
     """
 
+    needs_source = False
+
     def score_domains(self, estimator, X_src, y_src, X_tgt):
         return entropy_score(estimator.predict_proba(X_tgt))
 
@@ -43,6 +45,8 @@ class InformationMaximizationScorer(_DAScorer):
        source data? Source hypothesis transfer for unsupervised domain
        adaptation", ICML 2020.
     """
+
+    needs_source = False
 
     def score_domains(self, estimator, X_src, y_src, X_tgt):
         return information_maximization_score(estimator.predict_proba(X_tgt))
@@ -67,6 +71,8 @@ class SoftNeighborhoodDensityScorer(_DAScorer):
        "Tune it the right way: unsupervised validation of domain adaptation via
        soft neighborhood density", ICCV 2021.
     """
+
+    needs_source = False
 
     def __init__(self, temperature=0.05, max_rows=5000, random_state=0):
         self.temperature = temperature

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold
 
+from .._validation import is_unlabeled
+
 
 class StackedDomainSplit(BaseCrossValidator):
     """K-fold splits of the stacked form that split each domain separately.
@@ -82,7 +84,7 @@ class StackedDomainSplit(BaseCrossValidator):
         if y is None:
             raise ValueError("StackedDomainSplit needs y (with -1 for target rows).")
         y = np.asarray(y)
-        is_tgt = (y == -1) if y.dtype.kind in "iuf" else np.array([v == -1 for v in y])
+        is_tgt = is_unlabeled(y.reshape(-1))
         src, tgt = np.flatnonzero(~is_tgt), np.flatnonzero(is_tgt)
         k = self.n_splits
         if len(src) < k:
