@@ -215,6 +215,21 @@ class RefinedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
+    def score(self, X, y, sample_weight=None):
+        """Return the accuracy of ``predict(X)`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def transform(self, X):
         """Return the estimator's learned features of the rows of ``X``.
 
