@@ -13,8 +13,9 @@ One run, on 2 threads, of the same DANN problem in three implementations:
 Data: 20 000 source + 20 000 target rows x 50 features. The contenders' fits are
 interleaved (the order rotates every round) so all see the same machine load;
 the first epoch of every fit is dropped as warm-up and medians are reported.
-Also times ``predict`` on 20 000 rows for each, and the peak RSS of a skuda fit
-(and of a skada fit) in a fresh subprocess.
+Also times ``predict`` on 20 000 rows for each, and the peak RSS of a 2-epoch
+fit of skuda, of the bare loop (and of skada) each in a fresh subprocess, with
+the RSS of the imports alone for reference.
 
 Normalisation: an *iteration* is one optimizer step on a batch of 128 source +
 128 target rows in all three. skuda and the bare loop run
@@ -268,21 +269,28 @@ def skada_epochs(X, y, sd, epochs):
 
 
 def peak_rss_of_fit(contender="skuda"):
-    """Return the peak RSS (MB) of a 2-epoch ``contender`` fit in a fresh process."""
+    """Return the peak RSS (MB) of a 2-epoch ``contender`` fit in a fresh process.
+
+    ``"imports"``: the same process without data or fit (torch, skorch,
+    scikit-learn and skuda imported).
+    """
     fit = {
         "skuda": "from bench_speed import make_data, skuda_epochs;"
         "Xs, ys, Xt = make_data(); skuda_epochs(Xs, ys, Xt, 2);",
+        "bare": "from bench_speed import make_data, bare_epochs;"
+        "Xs, ys, Xt = make_data(); bare_epochs(Xs, ys, Xt, 2);",
         "skada": "from bench_speed import make_data, skada_data, skada_epochs;"
         "skada_epochs(*skada_data(*make_data()), 2);",
+        "imports": "import bench_speed;",
     }[contender]
     code = (
-        f"import resource, sys; sys.path.insert(0, {str(HERE)!r});"
+        f"import sys; sys.path.insert(0, {str(HERE)!r});"
         "import torch; torch.set_num_threads(2);"
         + fit
-        + "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        + "from _common import peak_rss_mb; print(peak_rss_mb())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def _median_time(fn, repeats=10):
@@ -365,6 +373,8 @@ def main(argv=None):
     if use_skada:
         pred["skada"] = _median_time(fitted["skada"])
     rss = None if args.no_rss else peak_rss_of_fit("skuda")
+    rss_bare = None if args.no_rss else peak_rss_of_fit("bare")
+    rss_imports = None if args.no_rss else peak_rss_of_fit("imports")
     rss_skada = None if args.no_rss or not use_skada else peak_rss_of_fit("skada")
 
     sk_m, bare_m = (
@@ -388,6 +398,9 @@ def main(argv=None):
     print(f"| predict on {N} rows (median of 10) | {pred['skuda']:.4f} s | <= 0.03 s |")
     if rss is not None:
         print(f"| peak RSS of a fit (fresh process) | {rss:.0f} MB | <= 500 MB |")
+        print(f"| peak RSS of a bare-loop fit | {rss_bare:.0f} MB | |")
+        print(f"| ratio skuda / bare (peak RSS) | {rss / rss_bare:.3f} | <= 1.10 |")
+        print(f"| peak RSS of the imports alone | {rss_imports:.0f} MB | |")
 
     # three-way comparison, normalised per iteration (128 source + 128 target rows)
     names = [name for name, _ in contenders]

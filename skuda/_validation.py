@@ -15,6 +15,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features
 
+from ._rows import is_row_source, row_source
+
 __all__ = [
     "UNLABELED",
     "as_signals",
@@ -22,6 +24,7 @@ __all__ = [
     "Interval",
     "StrOptions",
     "check_features",
+    "check_rows",
     "check_source_labels",
     "n_rows",
     "split_stacked",
@@ -50,6 +53,29 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
         copy=True,
         order="C",
     )
+    return _check_row_shape(estimator, X, name, reset, expected)
+
+
+def check_rows(estimator, X, *, name, reset, allow_nd=False, expected=None):
+    """:func:`check_features`, or a :class:`~skuda._rows.RowSource` of ``X``.
+
+    Tensors, memory maps and Datasets are not copied: they come back as a
+    source whose type, dtype and shape are checked now and whose values are
+    checked for NaN/inf as they are read (see :mod:`skuda._rows`). Everything
+    else is :func:`check_features`.
+    """
+    if not is_row_source(X):
+        return check_features(
+            estimator, X, name=name, reset=reset, allow_nd=allow_nd, expected=expected
+        )
+    X = row_source(X, name)
+    _check_feature_names(estimator, X, reset=reset)
+    _check_ndim(X.ndim, name, allow_nd)
+    return _check_row_shape(estimator, X, name, reset, expected)
+
+
+def _check_row_shape(estimator, X, name, reset, expected):
+    """Check the row shape of validated rows ``X``; return them, maybe reshaped."""
     if expected is not None and X.shape[1:] != tuple(expected):
         raise ValueError(
             f"{name} has {_describe(X.shape[1:])} per sample but X_src has "
@@ -82,7 +108,10 @@ def _reject_kind(X, name, allow_nd):
     dtype = getattr(X, "dtype", None)
     if dtype is not None and dtype.kind in "USc":
         raise TypeError(f"{name} has dtype {dtype}; expected numeric features.")
-    ndim = _ndim(X)
+    _check_ndim(_ndim(X), name, allow_nd)
+
+
+def _check_ndim(ndim, name, allow_nd):
     if not allow_nd and ndim > 2:
         raise ValueError(
             f"{name} has {ndim} dimensions; expected 2-D input (n_samples, "
@@ -169,7 +198,9 @@ def split_stacked(X, y):
             "This estimator requires y to be passed, but the target y is None."
         )
     y = column_or_1d(y, warn=True)
-    if not (hasattr(X, "iloc") or sp.issparse(X)):
+    if is_row_source(X):  # split by row indices, without reading the rows
+        X = row_source(X, "X")
+    elif not (hasattr(X, "iloc") or sp.issparse(X)):
         X = np.asarray(X)
     n = n_rows(X)
     if len(y) != n:
@@ -192,7 +223,10 @@ def n_rows(X):
     """Count the rows of an array, DataFrame, sparse matrix or list."""
     if hasattr(X, "shape") and len(X.shape) > 0:
         return X.shape[0]
-    return len(X)
+    try:
+        return len(X)
+    except TypeError:  # e.g. an iterable-style Dataset: check_rows says why
+        return None
 
 
 def _is_unlabeled(y):
@@ -208,6 +242,8 @@ def _is_unlabeled(y):
 
 
 def _take_rows(X, mask):
+    if hasattr(X, "subset"):  # a RowSource
+        return X.subset(np.flatnonzero(mask))
     if hasattr(X, "iloc"):
         return X.iloc[np.flatnonzero(mask)]
     if sp.issparse(X):

@@ -25,7 +25,7 @@ from ._net import DANet
 from ._network import build_encoder, output_size
 from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
-from ._validation import UNLABELED, Interval, as_signals, check_features
+from ._validation import UNLABELED, Interval, as_signals, check_rows
 from .losses import prediction_diversity, prediction_entropy
 from .modules import DANetwork, WeightNormLinear
 from .pseudo_labels import centroid_pseudo_labels
@@ -258,6 +258,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         weight_decay=1e-4,
         lr_schedule="dann",
         device="auto",
+        mixed_precision=None,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -303,7 +304,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
 
     def _fit_source_free(self, X):
         source = self._source_model_param()
-        X = check_features(self, X, name="X", reset=True, allow_nd=True)
+        X = check_rows(self, X, name="X", reset=True, allow_nd=True)
         X = as_signals(X, "X", self._takes_signals())
         if source.input_shape is not None and X.shape[1:] != source.input_shape:
             raise ValueError(

@@ -20,6 +20,8 @@ BASE = {
     "_source",
     "_two_phase",
     "_validation",
+    "_rows",
+    "_streaming",
 }
 
 
