@@ -44,6 +44,7 @@ installed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -83,22 +84,28 @@ def skuda_epochs(Xs, ys, Xt, epochs):
     return [row["dur"] for row in clf.history_], clf
 
 
-def bare_epochs(Xs, ys, Xt, epochs, return_predict=False):
+def bare_epochs(Xs, ys, Xt, epochs, return_predict=False, device="cpu", amp=None):
     """Train with the same maths in a plain PyTorch loop; return epoch durations.
 
     No skorch, no sklearn. With ``return_predict``, also returns a ``predict(X)``
     function of the trained networks (standardise, eval-mode forward, argmax).
+    ``device`` (the data may be tensors there already) and ``amp`` (None,
+    ``torch.bfloat16`` or ``torch.float16``, with a ``GradScaler``) serve
+    ``bench_gpu.py``; the CPU loop is the same as without them.
     """
     torch.manual_seed(0)
     enc = MLP(D, (256,), dropout=0.1, batch_norm=False)  # DANNClassifier defaults
     head = ClassifierHead(256, C)
     disc = DomainDiscriminator(256, (256,))
+    for module in (enc, head, disc):
+        module.to(device)
     params = [*enc.parameters(), *head.parameters(), *disc.parameters()]
     opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-4)
-    xs, yt_, xt = torch.from_numpy(Xs), torch.from_numpy(ys), torch.from_numpy(Xt)
+    xs, yt_, xt = (torch.as_tensor(a).to(device) for a in (Xs, ys, Xt))
     mean = torch.cat([xs, xt]).mean(0)
     std = torch.cat([xs, xt]).std(0)
     xs, xt = (xs - mean) / std, (xt - mean) / std
+    autocast, scaler = _bare_amp(device, amp)
     n_it = -(-N // BS)
     total, it, durs = epochs * n_it, 0, []
     gen = torch.Generator().manual_seed(0)
@@ -112,19 +119,26 @@ def bare_epochs(Xs, ys, Xt, epochs, return_predict=False):
         pt = torch.cat([pt, torch.randperm(N, generator=gen)])[: n_it * BS].view(
             n_it, BS
         )
+        ps, pt = ps.to(device), pt.to(device)
         for i in range(n_it):
             p = it / (total - 1)
             for g in opt.param_groups:
                 g["lr"] = 1e-3 * lr_factor(p)
             opt.zero_grad(set_to_none=True)
-            z = enc(torch.cat([xs[ps[i]], xt[pt[i]]]))
-            task = F.cross_entropy(head(z[:BS]), yt_[ps[i]])
-            dom = domain_adversarial_loss(
-                disc(grad_reverse(z, 0.3 * grl_lambda(p))), BS
-            )
-            loss = task + dom
-            loss.backward()
-            opt.step()
+            with autocast():
+                z = enc(torch.cat([xs[ps[i]], xt[pt[i]]]))
+                task = F.cross_entropy(head(z[:BS]), yt_[ps[i]])
+                dom = domain_adversarial_loss(
+                    disc(grad_reverse(z, 0.3 * grl_lambda(p))), BS
+                )
+                loss = task + dom
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
             loss.item()  # the bare loop logs its loss too
             it += 1
         durs.append(time.perf_counter() - t0)
@@ -134,11 +148,21 @@ def bare_epochs(Xs, ys, Xt, epochs, return_predict=False):
     def predict(X):
         enc.eval()
         head.eval()
-        with torch.inference_mode():
-            x = (torch.from_numpy(np.asarray(X, dtype=np.float32)) - mean) / std
-            return head(enc(x)).argmax(1).numpy()
+        with torch.inference_mode(), autocast():
+            x = X if torch.is_tensor(X) else torch.from_numpy(np.asarray(X, np.float32))
+            x = (x.to(device) - mean) / std
+            return head(enc(x)).argmax(1).cpu().numpy()
 
     return durs, predict
+
+
+def _bare_amp(device, amp):
+    """Return the bare loop's autocast context factory and GradScaler (or None)."""
+    if amp is None:
+        return contextlib.nullcontext, None
+    kind = torch.device(device).type
+    scaler = torch.amp.GradScaler(kind) if amp is torch.float16 else None
+    return (lambda: torch.autocast(kind, dtype=amp)), scaler
 
 
 # --- skada -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Mixed precision (a no-op off CUDA) and the CUDA code paths that a CPU can reach."""
+"""Mixed precision (a no-op off CUDA) and the CUDA paths that a CPU can reach."""
 
 import pickle
 import warnings
@@ -100,3 +100,13 @@ def test_fp16_loss_scaling_wiring_runs_through_cpu_autocast(blobs, monkeypatch, 
     proba = mixed.predict_proba(Xt)
     assert np.isfinite(proba).all() and not np.array_equal(proba, plain)
     np.testing.assert_allclose(proba, plain, atol=0.2)  # same model, lower precision
+
+
+def test_data_parallel_feature_extractor_is_the_module_it_wraps(blobs):
+    # The multi-GPU recipe of the docs; on a CPU DataParallel runs its module.
+    Xs, ys, Xt, _ = blobs
+    inner = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU())
+    wrapped = torch.nn.DataParallel(inner)
+    a = DANNClassifier(feature_extractor=wrapped, **FAST).fit(Xs, ys, Xt)
+    b = DANNClassifier(feature_extractor=inner, **FAST).fit(Xs, ys, Xt)
+    np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
