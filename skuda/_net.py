@@ -185,8 +185,8 @@ class DANet(NeuralNet):
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
             self.iteration_ += 1
-            if self.iteration_ % READ_EVERY == 0:
-                _read_tensors(self.history[-1, "batches"])
+            if self.iteration_ % READ_EVERY == 0:  # earlier batches are read
+                _read_tensors(self.history[-1, "batches"][-READ_EVERY:])
             if getattr(self, "grad_scaler_", None) is not None:
                 self.grad_scaler_.update()  # once per batch, after every step
 

@@ -13,7 +13,7 @@ not copied whole:
   (:mod:`skuda._streaming`).
 
 A :class:`RowSource` gives each of them the same face: ``shape``, and
-:meth:`RowSource.take` of float32 rows, checked for NaN/inf as they are read.
+:meth:`RowSource.read` of float32 rows, checked for NaN/inf as they are read.
 """
 
 from __future__ import annotations
@@ -140,12 +140,6 @@ class RowSource:
         out = self._read(start, stop)
         self._check_finite(out, start)
         return out.reshape(stop - start, *self.shape[1:])
-
-    def take(self, rows):
-        """Rows at the ascending indices ``rows`` as a new float32 array."""
-        out = self._take(np.asarray(rows, dtype=np.int64))
-        self._check_finite(out, int(rows[0]) if len(rows) else 0)
-        return out.reshape(len(rows), *self.shape[1:])
 
     def chunks(self):
         """Yield ``(start, rows)`` for consecutive chunks covering every row."""

@@ -62,8 +62,8 @@ class DeviceRows:
             raise IndexError("DeviceRows takes contiguous slices only.")
         if self.tensor is not None:
             part = self.tensor[start:stop]
-            if not self.source.checked:  # prediction on unchecked rows
-                self.source._check_finite(part.cpu().numpy(), start)
+            if not self.source.checked and not bool(torch.isfinite(part).all()):
+                self.source._check_finite(part.cpu().numpy(), start)  # raises
             return self._scaled(part)
         return self.load(self.source.read(start, stop))
 

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -171,7 +172,7 @@ def check_source_labels(y, n_rows, *, name="y_src"):
         raise ValueError(
             "This estimator requires y to be passed, but the target y is None."
         )
-    y = column_or_1d(y, warn=True)
+    y = column_or_1d(_host(y), warn=True)
     if len(y) != n_rows:
         raise ValueError(
             f"{name} has {len(y)} labels but X_src has {n_rows} rows; they must match."
@@ -197,7 +198,7 @@ def split_stacked(X, y):
         raise ValueError(
             "This estimator requires y to be passed, but the target y is None."
         )
-    y = column_or_1d(y, warn=True)
+    y = column_or_1d(_host(y), warn=True)
     if is_row_source(X):  # split by row indices, without reading the rows
         X = row_source(X, "X")
     elif not (hasattr(X, "iloc") or sp.issparse(X)):
@@ -217,6 +218,11 @@ def split_stacked(X, y):
     if y_src.dtype == object:
         y_src = np.asarray(list(y_src))
     return _take_rows(X, ~is_target), y_src, _take_rows(X, is_target)
+
+
+def _host(y):
+    """Labels given as a tensor (on any device), as a NumPy array."""
+    return y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
 
 
 def n_rows(X):

@@ -250,4 +250,5 @@ def test_integer_and_grad_tensors_accepted(blobs):
     expected = _fit(np.round(Xs), ys, Xt).predict(Xt)
     ints = torch.from_numpy(np.round(Xs)).long()
     grad = torch.from_numpy(Xt.copy()).requires_grad_()
-    np.testing.assert_array_equal(_fit(ints, ys, grad).predict(grad), expected)
+    labels = torch.from_numpy(ys)  # labels as a tensor too
+    np.testing.assert_array_equal(_fit(ints, labels, grad).predict(grad), expected)
