@@ -15,7 +15,8 @@ interleaved (the order rotates every round) so all see the same machine load;
 the first epoch of every fit is dropped as warm-up and medians are reported.
 Also times ``predict`` on 20 000 rows for each, and the peak RSS of a 2-epoch
 fit of skuda, of the bare loop (and of skada) each in a fresh subprocess, with
-the RSS of the imports alone for reference.
+the RSS of the imports alone for reference. Each run appends a summary row to
+``benchmarks/results/speed.csv``.
 
 Normalisation: an *iteration* is one optimizer step on a batch of 128 source +
 128 target rows in all three. skuda and the bare loop run
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import statistics
 import subprocess
 import sys
@@ -463,6 +465,23 @@ def main(argv=None):
         print(f"| {a} / {b} | {per_it[a] / per_it[b]:.3f} | {pred[a] / pred[b]:.2f} |")
     if rss_skada is not None:
         print(f"\npeak RSS of a skada fit (fresh process): {rss_skada:.0f} MB")
+    summary = {
+        "threads": torch.get_num_threads(),
+        "epochs_x_rounds": f"{args.epochs}x{args.rounds}",
+        **{f"{name}_ms_per_it": round(1e3 * per_it[name], 3) for name in names},
+        "ratio_skuda_bare": round(per_it["skuda"] / per_it["bare"], 3),
+        **{f"{name}_predict_s": round(pred[name], 4) for name in names},
+        "rss_skuda_mb": None if rss is None else round(rss),
+        "rss_bare_mb": None if rss is None else round(rss_bare),
+        "rss_imports_mb": None if rss is None else round(rss_imports),
+    }
+    out = HERE / "results" / "speed.csv"
+    new = not out.exists()
+    with open(out, "a", newline="") as f:  # one row per run
+        writer = csv.DictWriter(f, fieldnames=list(summary))
+        if new:
+            writer.writeheader()
+        writer.writerow(summary)
 
 
 if __name__ == "__main__":
