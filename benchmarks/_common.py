@@ -22,6 +22,26 @@ from skuda.preprocessing import FFTMagnitude
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def peak_rss_mb():
+    """Peak resident set size of this process, in MB (mapped file pages count).
+
+    Linux: ``VmHWM`` of ``/proc/self/status``. Not ``ru_maxrss``: a child
+    process inherits its parent's peak there (Linux records the old memory
+    map's high-water mark at ``exec``), so a child of a large benchmark process
+    reports at least the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def argument_parser(doc, suite=None, **kwargs):
     """Build the parser of a suite's ``main``: ``doc``'s first line, then the rest."""
     return argparse.ArgumentParser(

@@ -13,8 +13,10 @@ One run, on 2 threads, of the same DANN problem in three implementations:
 Data: 20 000 source + 20 000 target rows x 50 features. The contenders' fits are
 interleaved (the order rotates every round) so all see the same machine load;
 the first epoch of every fit is dropped as warm-up and medians are reported.
-Also times ``predict`` on 20 000 rows for each, and the peak RSS of a skuda fit
-(and of a skada fit) in a fresh subprocess.
+Also times ``predict`` on 20 000 rows for each, and the peak RSS of a 2-epoch
+fit of skuda, of the bare loop (and of skada) each in a fresh subprocess, with
+the RSS of the imports alone for reference. Each run appends a summary row to
+``benchmarks/results/speed.csv``.
 
 Normalisation: an *iteration* is one optimizer step on a batch of 128 source +
 128 target rows in all three. skuda and the bare loop run
@@ -43,6 +45,8 @@ installed).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import statistics
 import subprocess
 import sys
@@ -82,22 +86,28 @@ def skuda_epochs(Xs, ys, Xt, epochs):
     return [row["dur"] for row in clf.history_], clf
 
 
-def bare_epochs(Xs, ys, Xt, epochs, return_predict=False):
+def bare_epochs(Xs, ys, Xt, epochs, return_predict=False, device="cpu", amp=None):
     """Train with the same maths in a plain PyTorch loop; return epoch durations.
 
     No skorch, no sklearn. With ``return_predict``, also returns a ``predict(X)``
     function of the trained networks (standardise, eval-mode forward, argmax).
+    ``device`` (the data may be tensors there already) and ``amp`` (None,
+    ``torch.bfloat16`` or ``torch.float16``, with a ``GradScaler``) serve
+    ``bench_gpu.py``; the CPU loop is the same as without them.
     """
     torch.manual_seed(0)
     enc = MLP(D, (256,), dropout=0.1, batch_norm=False)  # DANNClassifier defaults
     head = ClassifierHead(256, C)
     disc = DomainDiscriminator(256, (256,))
+    for module in (enc, head, disc):
+        module.to(device)
     params = [*enc.parameters(), *head.parameters(), *disc.parameters()]
     opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-4)
-    xs, yt_, xt = torch.from_numpy(Xs), torch.from_numpy(ys), torch.from_numpy(Xt)
+    xs, yt_, xt = (torch.as_tensor(a).to(device) for a in (Xs, ys, Xt))
     mean = torch.cat([xs, xt]).mean(0)
     std = torch.cat([xs, xt]).std(0)
     xs, xt = (xs - mean) / std, (xt - mean) / std
+    autocast, scaler = _bare_amp(device, amp)
     n_it = -(-N // BS)
     total, it, durs = epochs * n_it, 0, []
     gen = torch.Generator().manual_seed(0)
@@ -111,19 +121,26 @@ def bare_epochs(Xs, ys, Xt, epochs, return_predict=False):
         pt = torch.cat([pt, torch.randperm(N, generator=gen)])[: n_it * BS].view(
             n_it, BS
         )
+        ps, pt = ps.to(device), pt.to(device)
         for i in range(n_it):
             p = it / (total - 1)
             for g in opt.param_groups:
                 g["lr"] = 1e-3 * lr_factor(p)
             opt.zero_grad(set_to_none=True)
-            z = enc(torch.cat([xs[ps[i]], xt[pt[i]]]))
-            task = F.cross_entropy(head(z[:BS]), yt_[ps[i]])
-            dom = domain_adversarial_loss(
-                disc(grad_reverse(z, 0.3 * grl_lambda(p))), BS
-            )
-            loss = task + dom
-            loss.backward()
-            opt.step()
+            with autocast():
+                z = enc(torch.cat([xs[ps[i]], xt[pt[i]]]))
+                task = F.cross_entropy(head(z[:BS]), yt_[ps[i]])
+                dom = domain_adversarial_loss(
+                    disc(grad_reverse(z, 0.3 * grl_lambda(p))), BS
+                )
+                loss = task + dom
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
             loss.item()  # the bare loop logs its loss too
             it += 1
         durs.append(time.perf_counter() - t0)
@@ -133,11 +150,21 @@ def bare_epochs(Xs, ys, Xt, epochs, return_predict=False):
     def predict(X):
         enc.eval()
         head.eval()
-        with torch.inference_mode():
-            x = (torch.from_numpy(np.asarray(X, dtype=np.float32)) - mean) / std
-            return head(enc(x)).argmax(1).numpy()
+        with torch.inference_mode(), autocast():
+            x = X if torch.is_tensor(X) else torch.from_numpy(np.asarray(X, np.float32))
+            x = (x.to(device) - mean) / std
+            return head(enc(x)).argmax(1).cpu().numpy()
 
     return durs, predict
+
+
+def _bare_amp(device, amp):
+    """Return the bare loop's autocast context factory and GradScaler (or None)."""
+    if amp is None:
+        return contextlib.nullcontext, None
+    kind = torch.device(device).type
+    scaler = torch.amp.GradScaler(kind) if amp is torch.float16 else None
+    return (lambda: torch.autocast(kind, dtype=amp)), scaler
 
 
 # --- skada -----------------------------------------------------------------
@@ -268,21 +295,28 @@ def skada_epochs(X, y, sd, epochs):
 
 
 def peak_rss_of_fit(contender="skuda"):
-    """Return the peak RSS (MB) of a 2-epoch ``contender`` fit in a fresh process."""
+    """Return the peak RSS (MB) of a 2-epoch ``contender`` fit in a fresh process.
+
+    ``"imports"``: the same process without data or fit (torch, skorch,
+    scikit-learn and skuda imported).
+    """
     fit = {
         "skuda": "from bench_speed import make_data, skuda_epochs;"
         "Xs, ys, Xt = make_data(); skuda_epochs(Xs, ys, Xt, 2);",
+        "bare": "from bench_speed import make_data, bare_epochs;"
+        "Xs, ys, Xt = make_data(); bare_epochs(Xs, ys, Xt, 2);",
         "skada": "from bench_speed import make_data, skada_data, skada_epochs;"
         "skada_epochs(*skada_data(*make_data()), 2);",
+        "imports": "import bench_speed;",
     }[contender]
     code = (
-        f"import resource, sys; sys.path.insert(0, {str(HERE)!r});"
+        f"import sys; sys.path.insert(0, {str(HERE)!r});"
         "import torch; torch.set_num_threads(2);"
         + fit
-        + "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        + "from _common import peak_rss_mb; print(peak_rss_mb())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def _median_time(fn, repeats=10):
@@ -365,6 +399,8 @@ def main(argv=None):
     if use_skada:
         pred["skada"] = _median_time(fitted["skada"])
     rss = None if args.no_rss else peak_rss_of_fit("skuda")
+    rss_bare = None if args.no_rss else peak_rss_of_fit("bare")
+    rss_imports = None if args.no_rss else peak_rss_of_fit("imports")
     rss_skada = None if args.no_rss or not use_skada else peak_rss_of_fit("skada")
 
     sk_m, bare_m = (
@@ -388,6 +424,9 @@ def main(argv=None):
     print(f"| predict on {N} rows (median of 10) | {pred['skuda']:.4f} s | <= 0.03 s |")
     if rss is not None:
         print(f"| peak RSS of a fit (fresh process) | {rss:.0f} MB | <= 500 MB |")
+        print(f"| peak RSS of a bare-loop fit | {rss_bare:.0f} MB | |")
+        print(f"| ratio skuda / bare (peak RSS) | {rss / rss_bare:.3f} | <= 1.10 |")
+        print(f"| peak RSS of the imports alone | {rss_imports:.0f} MB | |")
 
     # three-way comparison, normalised per iteration (128 source + 128 target rows)
     names = [name for name, _ in contenders]
@@ -426,6 +465,23 @@ def main(argv=None):
         print(f"| {a} / {b} | {per_it[a] / per_it[b]:.3f} | {pred[a] / pred[b]:.2f} |")
     if rss_skada is not None:
         print(f"\npeak RSS of a skada fit (fresh process): {rss_skada:.0f} MB")
+    summary = {
+        "threads": torch.get_num_threads(),
+        "epochs_x_rounds": f"{args.epochs}x{args.rounds}",
+        **{f"{name}_ms_per_it": round(1e3 * per_it[name], 3) for name in names},
+        "ratio_skuda_bare": round(per_it["skuda"] / per_it["bare"], 3),
+        **{f"{name}_predict_s": round(pred[name], 4) for name in names},
+        "rss_skuda_mb": None if rss is None else round(rss),
+        "rss_bare_mb": None if rss is None else round(rss_bare),
+        "rss_imports_mb": None if rss is None else round(rss_imports),
+    }
+    out = HERE / "results" / "speed.csv"
+    new = not out.exists()
+    with open(out, "a", newline="") as f:  # one row per run
+        writer = csv.DictWriter(f, fieldnames=list(summary))
+        if new:
+            writer.writeheader()
+        writer.writerow(summary)
 
 
 if __name__ == "__main__":

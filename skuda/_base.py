@@ -14,11 +14,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from ._batching import DomainData
-from ._device import draw_seeds, resolve_device, seeded
+from ._device import autocast_dtype, draw_seeds, resolve_device, seeded
 from ._inference import InferenceMixin
 from ._net import AnnealedLR
 from ._network import build_encoder, build_head, output_size
-from ._scaling import float32_moments, standardize_
+from ._scaling import float32_moments, scale_rows
 from ._user_callbacks import (
     check_fit_callbacks,
     check_lr_schedulers,
@@ -29,7 +29,7 @@ from ._validation import (
     Interval,
     StrOptions,
     as_signals,
-    check_features,
+    check_rows,
     check_source_labels,
     n_rows,
     split_stacked,
@@ -79,6 +79,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"dann", "constant"})],
         "device": [str, torch.device],
+        "mixed_precision": [StrOptions({"bf16", "fp16"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -234,10 +235,13 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         )
 
     def _check_domains(self, X_src, X_tgt, names):
-        """Return validated float32 copies of both domains, in the network's shape.
+        """Return both domains validated, in the network's shape.
 
-        ``names`` name ``(X_src, y_src, X_tgt)`` in messages (the stacked form
-        calls them rows of ``X`` and ``y``).
+        Arrays become float32 copies; tensors, memory maps and Datasets become
+        :class:`~skuda._rows.RowSource` s, read in place (see
+        :func:`~skuda._validation.check_rows`). ``names`` name ``(X_src,
+        y_src, X_tgt)`` in messages (the stacked form calls them rows of ``X``
+        and ``y``).
         """
         source = self._source_model_param()
         allow_nd = self.feature_extractor is not None or (
@@ -245,11 +249,9 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         )
         if source is not None:
             source.check_feature_names(X_src, names[0])
-        X_src = check_features(
-            self, X_src, name=names[0], reset=True, allow_nd=allow_nd
-        )
+        X_src = check_rows(self, X_src, name=names[0], reset=True, allow_nd=allow_nd)
         if X_tgt is not None:
-            X_tgt = check_features(
+            X_tgt = check_rows(
                 self, X_tgt, name=names[2], reset=False, allow_nd=allow_nd,
                 expected=X_src.shape[1:],
             )  # fmt: skip
@@ -298,6 +300,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         check_fit_callbacks(
             self.callbacks, self.validation_fraction, self._trains_source()
         )
+        autocast_dtype(self.mixed_precision, self.device_)  # ValueError if unusable
         seed, batch_seed = draw_seeds(self.random_state)
         with seeded(seed, self.device_):
             net = train(batch_seed)
@@ -343,7 +346,8 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         ``StandardScaler`` in a ``Pipeline`` does on the stacked form).
         ``"domain"``: each domain scaled by its own statistics; new rows given
         to ``predict``/``transform`` are scaled with the *target* statistics.
-        The inputs are private copies already, so they are scaled in place.
+        Arrays are private copies already, so they are scaled in place; row
+        sources are scaled as they are read (:func:`skuda._scaling.scale_rows`).
         """
         mode = self.input_scaling
         if mode is None:
@@ -356,16 +360,16 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
         return self._apply_scaling(X_src, X_tgt, src_stats, tgt_stats)
 
     def _apply_scaling(self, X_src, X_tgt, src_stats, tgt_stats):
-        """Standardise each domain in place with its ``(mean, std)`` (None: leave it).
+        """Standardise each domain with its ``(mean, std)`` (None: leave it).
 
         The target statistics become ``input_mean_``/``input_scale_``, which
         ``predict`` and ``transform`` apply to new rows.
         """
         self.input_mean_, self.input_scale_ = tgt_stats or (None, None)
-        if src_stats is not None and X_src is not None:
-            X_src = standardize_(X_src, *src_stats)
-        if tgt_stats is not None and X_tgt is not None:
-            X_tgt = standardize_(X_tgt, *tgt_stats)
+        if X_src is not None:
+            X_src = scale_rows(X_src, src_stats)
+        if X_tgt is not None:
+            X_tgt = scale_rows(X_tgt, tgt_stats)
         return X_src, X_tgt
 
     def _can_warm_start(self, classes, input_shape):
@@ -460,6 +464,7 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
             warm_start=self.warm_start,
             batch_seed=batch_seed,
             phase=phase,
+            mixed_precision=self.mixed_precision,
             **self._optimizer_params(),
             **self._net_params(),
         )

@@ -2,6 +2,9 @@
 
 No row is ever fetched through ``Dataset.__getitem__``: an epoch draws one random
 permutation per domain (``torch.randperm`` with a local generator) and slices it.
+A domain given as a tensor is gathered the same way (and scaled per batch); an
+out-of-core domain (memory map, Dataset) is streamed in shuffled windows
+(:mod:`skuda._streaming`), identically when it fits in one window.
 
 Epoch definition
 ----------------
@@ -16,10 +19,14 @@ are used once before any is used again, and leftovers carry over to the next epo
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import NamedTuple
 
 import torch
 from torch.utils.data import Dataset
+
+from ._rows import RowSource
+from ._streaming import DeviceRows, WindowStream
 
 
 class Batch(NamedTuple):
@@ -41,18 +48,21 @@ class Batch(NamedTuple):
 
 
 class DomainData(Dataset):
-    """Source features, source labels and target features as device tensors.
+    """Source features, source labels and target features on the device.
 
-    skorch passes a ``Dataset`` through unchanged, so a net fitted on it receives
-    the tensors as they are; :class:`DomainBatches` does the batching.
+    Each domain is a device tensor (arrays: validated, scaled copies) or a
+    :class:`~skuda._streaming.DeviceRows` (a :class:`~skuda._rows.RowSource`:
+    tensor, memory map or Dataset, read in place). skorch passes a ``Dataset``
+    through unchanged, so a net fitted on it receives them as they are;
+    :class:`DomainBatches` does the batching.
     """
 
     def __init__(self, X_src, y_src, X_tgt, *, device):
         if X_src is None and X_tgt is None:
             raise ValueError("DomainData needs source or target rows.")
-        self.X_src = _to_tensor(X_src, torch.float32, device)
+        self.X_src = _to_device(X_src, device)
         self.y_src = _to_tensor(y_src, torch.long, device)
-        self.X_tgt = _to_tensor(X_tgt, torch.float32, device)
+        self.X_tgt = _to_device(X_tgt, device)
 
     def __len__(self):
         return max(_len(self.X_src), _len(self.X_tgt))
@@ -69,8 +79,73 @@ def _to_tensor(a, dtype, device):
     return torch.as_tensor(a, dtype=dtype).to(device)
 
 
+def _to_device(X, device):
+    if isinstance(X, RowSource):
+        return DeviceRows(X, device)
+    return _to_tensor(X, torch.float32, device)
+
+
 def _len(t):
     return 0 if t is None else t.shape[0]
+
+
+class _Gathered:
+    """Batches of an in-memory domain: slices of an index stream, gathered."""
+
+    def __init__(self, X, generator, device):
+        self.X = X
+        self.stream = _IndexStream(len(X), generator, device)
+
+    def epoch(self, k, batch_size):
+        """Draw the ``k`` batches of an epoch (at its start, as always)."""
+        self.index = self.stream.take(k * batch_size).view(k, batch_size)
+
+    def batch(self, i):
+        """Row indices and rows of batch ``i`` of the epoch."""
+        index = self.index[i]
+        X = self.X
+        return index, (X[index] if isinstance(X, torch.Tensor) else X.take(index))
+
+
+class _Streamed:
+    """Batches of an out-of-core domain, read through a :class:`WindowStream`."""
+
+    def __init__(self, X, generator):
+        self.stream = WindowStream(X, generator)
+
+    def epoch(self, k, batch_size):
+        """Start an epoch of ``k`` batches.
+
+        A domain in one window draws the epoch's rows now, as an in-memory
+        domain does; a larger one draws each batch's rows when it comes, so
+        no index of the whole epoch is held.
+        """
+        self.batch_size = batch_size
+        self.segments = deque()
+        if self.stream.one_window:
+            self.segments.extend(self.stream.plan(k * batch_size))
+
+    def batch(self, i):
+        """Row indices and rows of the next batch (batches come in order)."""
+        if not self.segments:
+            self.segments.extend(self.stream.plan(self.batch_size))
+        need, parts = self.batch_size, []
+        while need:
+            window, start, stop = self.segments.popleft()
+            end = min(stop, start + need)
+            parts.append(self.stream.rows(window, start, end))
+            if end < stop:
+                self.segments.appendleft((window, end, stop))
+            need -= end - start
+        if len(parts) == 1:
+            return parts[0]
+        return tuple(torch.cat(p) for p in zip(*parts, strict=True))
+
+
+def _sampler(X, generator, device):
+    if getattr(X, "streams", False):
+        return _Streamed(X, generator)
+    return _Gathered(X, generator, device)
 
 
 class _IndexStream:
@@ -112,25 +187,31 @@ class DomainBatches:
         device = _device_of(data)
         self.bs_src = min(batch_size, n_src) if n_src else 0
         self.bs_tgt = min(batch_size, n_tgt) if n_tgt else 0
-        self.src = _IndexStream(n_src, generator, device) if n_src else None
-        self.tgt = _IndexStream(n_tgt, generator, device) if n_tgt else None
+        self.src = _sampler(data.X_src, generator, device) if n_src else None
+        self.tgt = _sampler(data.X_tgt, generator, device) if n_tgt else None
 
     def __len__(self):
         return self.n_iterations
 
     def __iter__(self):
         k = self.n_iterations
-        d = self.data
-        src = self.src.take(k * self.bs_src).view(k, self.bs_src) if self.src else None
-        tgt = self.tgt.take(k * self.bs_tgt).view(k, self.bs_tgt) if self.tgt else None
+        src, tgt = self.src, self.tgt
+        if src is not None:
+            src.epoch(k, self.bs_src)
+        if tgt is not None:
+            tgt.epoch(k, self.bs_tgt)
         labels = (
             self.target_labels() if self.target_labels and tgt is not None else None
         )
+        y_src = self.data.y_src
+        xs = ys = xt = yt = None
         for i in range(k):
-            xs = d.X_src[src[i]] if src is not None else None
-            ys = d.y_src[src[i]] if src is not None else None
-            xt = d.X_tgt[tgt[i]] if tgt is not None else None
-            yt = labels[tgt[i]] if labels is not None else None
+            if src is not None:
+                index, xs = src.batch(i)
+                ys = y_src[index]
+            if tgt is not None:
+                index, xt = tgt.batch(i)
+                yt = labels[index] if labels is not None else None
             yield Batch(xs if xs is not None else xt, xs, ys, xt, yt)
 
 
@@ -155,7 +236,12 @@ def map_chunks(fn, X, size=INFERENCE_CHUNK):
     tensors (concatenated element-wise). Bounds the memory of inference on
     large domains; the caller chooses ``no_grad``/``inference_mode``.
     """
-    outs = [fn(X[start : start + size]) for start in range(0, len(X), size)]
-    if isinstance(outs[0], tuple):
-        return tuple(torch.cat(parts) for parts in zip(*outs, strict=True))
-    return torch.cat(outs)
+    out = None
+    for start in range(0, len(X), size):
+        part = fn(X[start : start + size])
+        parts = part if isinstance(part, tuple) else (part,)
+        if out is None:  # filled in place: no second copy of the output
+            out = tuple(p.new_empty((len(X), *p.shape[1:])) for p in parts)
+        for whole, p in zip(out, parts, strict=True):
+            whole[start : start + len(p)] = p
+    return out if isinstance(part, tuple) else out[0]

@@ -20,6 +20,26 @@ def resolve_device(device):
     return str(resolved)
 
 
+_AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast_dtype(mixed_precision, device):
+    """Return the autocast dtype of ``mixed_precision`` on ``device`` (None: none).
+
+    Mixed precision is for CUDA; on any other device it is a no-op, so a fit
+    on the CPU is the same with or without it. ``"bf16"`` needs a GPU with
+    bfloat16 support (compute capability 8.0 or newer).
+    """
+    if mixed_precision is None or device is None or torch.device(device).type != "cuda":
+        return None
+    if mixed_precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"mixed_precision='bf16' was requested on {device}, which does not "
+            "support bfloat16; use mixed_precision='fp16' (with loss scaling) or None."
+        )
+    return _AUTOCAST[mixed_precision]
+
+
 def draw_seeds(random_state):
     """Two seeds (weights/dropout, batch order) without touching global RNGs."""
     if random_state is None:

@@ -92,6 +92,13 @@ SHARED = {
         "str or torch.device",
         '``"auto"`` uses CUDA when available; the choice is stored in ``device_``.',
     ),
+    "mixed_precision": (
+        '{"bf16", "fp16"} or None',
+        "Mixed-precision training and prediction on CUDA: forward passes run "
+        "under ``torch.autocast`` in bfloat16 (GPUs of compute capability 8.0 "
+        "and newer) or float16 (with loss scaling). A no-op on the CPU, where "
+        "results are identical to ``None``.",
+    ),
     "random_state": (
         "int, RandomState instance or None",
         "Seeds weight initialisation, dropout and batch order of every training "

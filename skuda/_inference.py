@@ -12,9 +12,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._batching import map_chunks
 from ._network import output_size
-from ._scaling import standardize_
+from ._rows import RowSource
+from ._scaling import scale_rows
 from ._source import SourceModel
-from ._validation import check_features
+from ._streaming import DeviceRows
+from ._validation import check_rows
 from .exceptions import TrainingDivergedError
 
 
@@ -54,16 +56,30 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         )
 
     def _infer(self, X, fn):
-        X = check_features(
+        """``fn`` of the scaled rows of ``X``, in chunks, as a NumPy array.
+
+        Arrays are validated into a scaled copy; tensors, memory maps and
+        Datasets are read (and checked) chunk by chunk, never copied whole.
+        """
+        X = check_rows(
             self, X, name="X", reset=False, allow_nd=len(self.input_shape_) > 1
         )
-        if self.input_mean_ is not None:
-            X = standardize_(X, self.input_mean_, self.input_scale_)
+        if self.input_mean_ is None:
+            stats = None
+        else:
+            stats = (self.input_mean_, self.input_scale_)
+        device = self._inference_device()
         self.net_.module_.eval()
-        with torch.inference_mode():
-            out = map_chunks(
-                lambda xb: fn(torch.from_numpy(xb).to(self.device_)).float().cpu(), X
-            ).numpy()
+        with torch.inference_mode(), self.net_.autocast():
+            if isinstance(X, RowSource):
+                X.scaling = stats  # a private copy of the caller's source
+                out = map_chunks(lambda x: fn(x).float().cpu(), DeviceRows(X, device))
+            else:
+                X = scale_rows(X, stats)
+                out = map_chunks(
+                    lambda xb: fn(torch.from_numpy(xb).to(device)).float().cpu(), X
+                )
+        out = out.numpy()
         if not np.isfinite(out).all():
             self._raise_non_finite(X, out)
         return out
@@ -77,11 +93,16 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
                 "refit it (a skuda fit never leaves such a network behind)."
             )
         bad = ~np.isfinite(out).reshape(len(out), -1).all(axis=1)
+        largest = (
+            ""
+            if isinstance(X, RowSource)
+            else " Their largest |value| after input scaling is "
+            f"{float(np.abs(X[bad]).max()):.3g}."
+        )
         raise ValueError(
             f"X: the network's outputs are NaN or infinite for {int(bad.sum())} of "
             f"{len(out)} rows (a float32 overflow; are these rows far outside the "
-            f"range seen in fit? Their largest |value| after input scaling is "
-            f"{float(np.abs(X[bad]).max()):.3g})."
+            f"range seen in fit?{largest})"
         )
 
     def __setstate__(self, state):
@@ -97,6 +118,18 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
                 )
                 self.device_ = "cpu"
                 self.net_.device = "cpu"  # skorch mapped the weights to the CPU
+
+    def _inference_device(self):
+        """Where the fitted network is: the net's device, not ``device_``.
+
+        skorch maps a CUDA net unpickled on a machine without CUDA to the CPU
+        (with a ``DeviceWarning``); ``device_`` still records where it was fitted.
+        """
+        device = self.net_.device
+        if device is None:  # placement left to someone else (e.g. Accelerate)
+            param = next(self.net_.module_.parameters(), None)
+            device = "cpu" if param is None else param.device
+        return device
 
     def _logits(self, X):
         """Class logits of the rows of ``X``, shape (n_samples, n_classes)."""

@@ -14,6 +14,7 @@ loop records ``valid_loss`` and the default callback ``valid_acc``.
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import math
 from functools import partial
@@ -25,6 +26,7 @@ from skorch.utils import to_tensor
 from torch.optim.lr_scheduler import LambdaLR
 
 from ._batching import DomainBatches, DomainData, map_chunks, n_iterations
+from ._device import autocast_dtype
 from ._validation_split import HeldOut, HeldOutBatches
 from .exceptions import StopTraining, TrainingDivergedError
 from .schedules import lr_factor
@@ -46,6 +48,9 @@ class DANet(NeuralNet):
         The training phase of a two-phase method: recorded per epoch in the
         history as ``phase``, printed above the table with ``verbose``, and
         named in messages (a single-phase method's is "training").
+    mixed_precision : {"bf16", "fp16"} or None
+        Autocast dtype of the forward passes on CUDA (a no-op elsewhere); with
+        ``"fp16"`` the loss is scaled (``torch.amp.GradScaler``).
 
     Attributes beyond skorch's
     --------------------------
@@ -64,10 +69,13 @@ class DANet(NeuralNet):
         """Name of this training phase in messages ("training" if single)."""
         return self.phase or "training"
 
-    def __init__(self, module, *args, batch_seed=0, phase=None, **kwargs):
+    def __init__(
+        self, module, *args, batch_seed=0, phase=None, mixed_precision=None, **kwargs
+    ):
         super().__init__(module, *args, **kwargs)
         self.batch_seed = batch_seed
         self.phase = phase
+        self.mixed_precision = mixed_precision
 
     # -- hooks for methods -------------------------------------------------------
     def batch_loss(self, batch, p):
@@ -113,24 +121,57 @@ class DANet(NeuralNet):
         """
         opt = getattr(self, optimizer + "_")
         opt.zero_grad()
-        loss.backward()
+        self.backward(loss)
         self.notify(
             "on_grad_computed",
             named_parameters=list(module.named_parameters()),
             batch=batch,
             training=True,
         )
-        opt.step()
+        self._step(opt)
+
+    # -- mixed precision ---------------------------------------------------------
+    def autocast(self):
+        """Context of the forward passes: CUDA autocast with ``mixed_precision``.
+
+        A no-op (``contextlib.nullcontext``) without mixed precision or off CUDA.
+        """
+        dtype = autocast_dtype(getattr(self, "mixed_precision", None), self.device)
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=torch.device(self.device).type, dtype=dtype)
+
+    def backward(self, loss):
+        """Backpropagate ``loss``, scaled when training in float16."""
+        scaler = getattr(self, "grad_scaler_", None)
+        (loss if scaler is None else scaler.scale(loss)).backward()
+
+    def _step(self, optimizer):
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            optimizer.step()
+        else:  # skips the step when the scaled gradients overflowed
+            scaler.step(optimizer)
+
+    def _step_optimizer(self, step_fn):
+        if getattr(self, "grad_scaler_", None) is None:
+            return super()._step_optimizer(step_fn)
+        step_fn()  # GradScaler takes no closure
+        for name in self._optimizers:
+            self._step(getattr(self, name + "_"))
 
     def log_batch(self, name, value):
         """Record ``value`` (float or 0-d tensor) for this batch under ``name``.
 
-        Tensors are stored detached and turned into floats at the end of the
-        epoch, all at once: logging costs no device synchronisation per batch,
-        and the history stays JSON-serialisable (skorch's ``Checkpoint``).
+        On the CPU a tensor is stored as its float. On an accelerator it is
+        stored detached and read later, every :data:`READ_EVERY` batches and at
+        the end of the epoch, so logging costs no device synchronisation per
+        batch; the batch history then holds its float.
         """
         if isinstance(value, torch.Tensor):
-            value = value.detach()
+            # A kept CPU tensor, however small, pins the freed activations
+            # around it in the C heap: ~60 KB of RSS per batch, measured.
+            value = value.item() if value.device.type == "cpu" else value.detach()
         self.history.record_batch(name, value)
 
     # -- skorch overrides --------------------------------------------------------
@@ -200,6 +241,9 @@ class DANet(NeuralNet):
         self._count_iterations(X)
         self.iteration_ = 0
         self.epoch_ = 0
+        fp16 = autocast_dtype(getattr(self, "mixed_precision", None), self.device)
+        if fp16 is torch.float16:  # bfloat16 has float32's range: no scaling
+            self.grad_scaler_ = torch.amp.GradScaler(torch.device(self.device).type)
         if self.phase is not None and self.verbose:
             print(f"[{self.phase} phase]")
 
@@ -212,6 +256,7 @@ class DANet(NeuralNet):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self._set_training(False)
+        self.grad_scaler_ = None  # training state only (and CUDA-bound)
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
@@ -226,17 +271,19 @@ class DANet(NeuralNet):
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
             self.iteration_ += 1
+            if self.iteration_ % READ_EVERY == 0:  # earlier batches are read
+                _read_tensors(self.history[-1, "batches"][-READ_EVERY:])
+            if getattr(self, "grad_scaler_", None) is not None:
+                self.grad_scaler_.update()  # once per batch, after every step
 
     def on_epoch_end(self, net, **kwargs):
         if self.phase is not None:
             self.history.record("phase", self.phase)
         batches = self.history[-1, "batches"]
+        _read_tensors(batches)
         names = dict.fromkeys(k for row in batches for k in row)  # first-seen order
         for name in [n for n in names if n not in _SKORCH_BATCH_KEYS]:
-            rows = [row for row in batches if name in row]
-            values = _floats([row[name] for row in rows])
-            for row, value in zip(rows, values, strict=True):
-                row[name] = value  # plain floats: the history stays JSON-able
+            values = [row[name] for row in batches if name in row]
             self.history.record(name, _epoch_value(name, values))
 
     def infer(self, x, **fit_params):
@@ -260,22 +307,26 @@ class DANet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         if not self.module_.training:  # set per epoch; skorch's per-batch call costs
             self._set_training(True)  # ~4 % of an epoch on small networks
-        terms = self.batch_loss(batch, self.progress)
-        loss = sum(terms.values())
-        loss.backward()
+        with self.autocast():
+            terms = self.batch_loss(batch, self.progress)
+            loss = sum(terms.values())
+        self.backward(loss)
         for name, value in terms.items():
             self.log_batch(name, value)
         return {"loss": loss, "y_pred": None}
 
 
-def _floats(values):
-    """Batch values (floats or 0-d tensors) as floats, with one device sync."""
-    tensors = [v for v in values if isinstance(v, torch.Tensor)]
-    if not tensors:
-        return values
-    device = tensors[0].device
-    stacked = [torch.as_tensor(v, dtype=torch.float32, device=device) for v in values]
-    return torch.stack(stacked).tolist()
+READ_EVERY = 1024
+"""Batches after which logged accelerator tensors are read into floats."""
+
+
+def _read_tensors(batches):
+    """Replace the tensors logged in ``batches`` by their floats (one sync)."""
+    cells = [(row, k) for row in batches for k, v in row.items() if torch.is_tensor(v)]
+    if cells:
+        values = torch.stack([row[k].float() for row, k in cells]).tolist()
+        for (row, k), value in zip(cells, values, strict=True):
+            row[k] = value
 
 
 def _epoch_value(name, values):

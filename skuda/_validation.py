@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -21,6 +22,8 @@ from sklearn.utils.validation import (
     _get_feature_names,
 )
 
+from ._rows import is_row_source, row_source
+
 __all__ = [
     "UNLABELED",
     "as_signals",
@@ -29,6 +32,7 @@ __all__ = [
     "StrOptions",
     "check_features",
     "check_feature_names",
+    "check_rows",
     "check_source_labels",
     "is_unlabeled",
     "n_rows",
@@ -63,6 +67,29 @@ def check_features(estimator, X, *, name, reset, allow_nd=False, expected=None):
         if name in str(exc):
             raise
         raise type(exc)(f"{name}: {exc}") from None
+    return _check_row_shape(estimator, X, name, reset, expected)
+
+
+def check_rows(estimator, X, *, name, reset, allow_nd=False, expected=None):
+    """:func:`check_features`, or a :class:`~skuda._rows.RowSource` of ``X``.
+
+    Tensors, memory maps and Datasets are not copied: they come back as a
+    source whose type, dtype and shape are checked now and whose values are
+    checked for NaN/inf as they are read (see :mod:`skuda._rows`). Everything
+    else is :func:`check_features`.
+    """
+    if not is_row_source(X):
+        return check_features(
+            estimator, X, name=name, reset=reset, allow_nd=allow_nd, expected=expected
+        )
+    X = row_source(X, name)
+    _check_names(estimator, X, name, reset, against_source=expected is not None)
+    _check_ndim(X.ndim, name, allow_nd)
+    return _check_row_shape(estimator, X, name, reset, expected)
+
+
+def _check_row_shape(estimator, X, name, reset, expected):
+    """Check the row shape of validated rows ``X``; return them, maybe reshaped."""
     if expected is not None and X.shape[1:] != tuple(expected):
         raise ValueError(
             f"{name} has {_describe(X.shape[1:])} per sample but X_src has "
@@ -111,7 +138,10 @@ def _reject_kind(X, name, allow_nd):
     dtype = getattr(X, "dtype", None)
     if dtype is not None and dtype.kind in "USc":
         raise TypeError(f"{name} has dtype {dtype}; expected numeric features.")
-    ndim = _ndim(X, name)
+    _check_ndim(_ndim(X, name), name, allow_nd)
+
+
+def _check_ndim(ndim, name, allow_nd):
     if not allow_nd and ndim > 2:
         raise ValueError(
             f"{name} has {ndim} dimensions; expected 2-D input (n_samples, "
@@ -177,7 +207,7 @@ def check_source_labels(y, n_rows, *, name="y_src"):
         raise ValueError(
             "This estimator requires y to be passed, but the target y is None."
         )
-    y = column_or_1d(y, warn=True)
+    y = column_or_1d(_host(y), warn=True)
     if len(y) != n_rows:
         raise ValueError(
             f"{name} has {len(y)} labels but there are {n_rows} source rows; they "
@@ -208,8 +238,10 @@ def split_stacked(X, y):
         raise ValueError(
             "This estimator requires y to be passed, but the target y is None."
         )
-    y = column_or_1d(y, warn=True)
-    if not (hasattr(X, "iloc") or sp.issparse(X)):
+    y = column_or_1d(_host(y), warn=True)
+    if is_row_source(X):  # split by row indices, without reading the rows
+        X = row_source(X, "X")
+    elif not (hasattr(X, "iloc") or sp.issparse(X)):
         _ndim(X, "X")  # a clear error for ragged rows
         X = np.asarray(X)
     n = n_rows(X)
@@ -232,11 +264,19 @@ def split_stacked(X, y):
     return _take_rows(X, ~is_target), y_src, _take_rows(X, is_target)
 
 
+def _host(y):
+    """Labels given as a tensor (on any device), as a NumPy array."""
+    return y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
+
+
 def n_rows(X):
     """Count the rows of an array, DataFrame, sparse matrix or list."""
     if hasattr(X, "shape") and len(X.shape) > 0:
         return X.shape[0]
-    return len(X)
+    try:
+        return len(X)
+    except TypeError:  # e.g. an iterable-style Dataset: check_rows says why
+        return None
 
 
 def is_unlabeled(y):
@@ -300,6 +340,8 @@ def check_feature_names(X, name, expected, owner):
 
 
 def _take_rows(X, mask):
+    if hasattr(X, "subset"):  # a RowSource
+        return X.subset(np.flatnonzero(mask))
     if hasattr(X, "iloc"):
         return X.iloc[np.flatnonzero(mask)]
     if sp.issparse(X):

@@ -67,17 +67,18 @@ class _ADDANet(DANet):
         # Replaces skorch's single closure step: two optimizers, two losses, the
         # second computed against the discriminator the first step updated.
         net, xs, xt = self.module_, batch.xs, batch.xt
-        with torch.no_grad():
-            zs = net.encoder(xs)
-        zt = net.target_encoder(xt)
-
-        # Discriminator step: source features -> 1, target features -> 0 (Eq. 6).
-        logits = net.discriminator(torch.cat([zs, zt.detach()])).reshape(-1)
-        d_loss = domain_adversarial_loss(logits, len(zs))
+        with self.autocast():
+            with torch.no_grad():
+                zs = net.encoder(xs)
+            zt = net.target_encoder(xt)
+            # Discriminator step: source features -> 1, target features -> 0 (Eq. 6).
+            logits = net.discriminator(torch.cat([zs, zt.detach()])).reshape(-1)
+            d_loss = domain_adversarial_loss(logits, len(zs))
         self.descend("discriminator_optimizer", d_loss, net.discriminator, batch)
 
         # Target-encoder step against the updated discriminator (Eq. 7).
-        g_loss = inverted_label_loss(net.discriminator(zt))
+        with self.autocast():
+            g_loss = inverted_label_loss(net.discriminator(zt))
         self.descend("optimizer", g_loss, net.target_encoder, batch)
 
         self.log_batch("discriminator_acc", domain_accuracy(logits, len(zs)))
@@ -239,6 +240,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         weight_decay=1e-4,
         lr_schedule="dann",
         device="auto",
+        mixed_precision=None,
         random_state=None,
         verbose=0,
         callbacks=None,

@@ -193,6 +193,7 @@ class CDANClassifier(BaseDAClassifier):
         head=None,
         discriminator=None,
         validation_fraction=None,
+        mixed_precision=None,
     ):
         store_parameters(self, locals())
 

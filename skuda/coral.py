@@ -134,6 +134,7 @@ class DeepCORALClassifier(BaseDAClassifier):
         feature_extractor_kwargs=None,
         head=None,
         validation_fraction=None,
+        mixed_precision=None,
     ):
         store_parameters(self, locals())
 

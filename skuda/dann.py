@@ -142,6 +142,7 @@ class DANNClassifier(BaseDAClassifier):
         weight_decay=1e-4,
         lr_schedule="dann",
         device="auto",
+        mixed_precision=None,
         random_state=None,
         verbose=0,
         callbacks=None,

@@ -119,6 +119,7 @@ class MCCClassifier(BaseDAClassifier):
         weight_decay=1e-4,
         lr_schedule="dann",
         device="auto",
+        mixed_precision=None,
         random_state=None,
         verbose=0,
         callbacks=None,

@@ -25,7 +25,13 @@ from ._net import DANet
 from ._network import build_encoder, build_head, output_size
 from ._scaling import float32_moments
 from ._two_phase import TwoPhaseDAClassifier
-from ._validation import Interval, StrOptions, as_signals, check_features, is_unlabeled
+from ._validation import (
+    Interval,
+    StrOptions,
+    as_signals,
+    check_rows,
+    is_unlabeled,
+)
 from .losses import prediction_diversity, prediction_entropy, prior_divergence
 from .modules import DANetwork, WeightNormLinear
 from .pseudo_labels import centroid_pseudo_labels, em_class_prior
@@ -307,6 +313,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         weight_decay=1e-4,
         lr_schedule="dann",
         device="auto",
+        mixed_precision=None,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -361,7 +368,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
     def _fit_source_free(self, X):
         source = self._source_model_param()
         source.check_feature_names(X, "X")
-        X = check_features(self, X, name="X", reset=True, allow_nd=True)
+        X = check_rows(self, X, name="X", reset=True, allow_nd=True)
         X = as_signals(X, "X", self._takes_signals())
         if source.input_shape is not None and X.shape[1:] != source.input_shape:
             raise ValueError(

@@ -24,6 +24,8 @@ BASE = {
     "_user_callbacks",
     "_validation",
     "_validation_split",
+    "_rows",
+    "_streaming",
 }
 
 
