@@ -137,7 +137,7 @@ def test_float32_tensor_on_the_device_is_used_in_place_and_never_modified(blobs)
     Xs, ys, Xt, _ = blobs
     ts, tt = torch.from_numpy(Xs.copy()), torch.from_numpy(Xt.copy())
     clf = DANNClassifier(**FAST)
-    a, b = clf._check_domains(ts, tt)
+    a, b = clf._check_domains(ts, tt, ("X_src", "y_src", "X_tgt"))
     a, b = clf._fit_scaling(a, b)  # pooled scaling, applied per batch
     data = DomainData(a, ys, b, device="cpu")
     assert data.X_src.tensor.data_ptr() == ts.data_ptr()  # no copy
