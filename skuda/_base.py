@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import sys
 import warnings
@@ -14,15 +13,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from ._batching import DomainData
+from ._building import _OPTIMIZERS, NetBuildingMixin
 from ._device import autocast_dtype, draw_seeds, resolve_device, seeded
 from ._inference import InferenceMixin
-from ._net import AnnealedLR
-from ._network import build_encoder, build_head, output_size
 from ._scaling import float32_moments, scale_rows
 from ._user_callbacks import (
     check_fit_callbacks,
-    check_lr_schedulers,
-    needs_validation,
     set_callback_params,
 )
 from ._validation import (
@@ -34,19 +30,13 @@ from ._validation import (
     n_rows,
     split_stacked,
 )
-from ._validation_split import SourceValidSplit
 from .exceptions import FitInterruptedWarning
-from .modules import ClassifierHead, DANetwork
 from .modules.conv import BACKBONES
 
-_OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-}
 
-
-class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
+class BaseDAClassifier(
+    NetBuildingMixin, InferenceMixin, ClassifierMixin, BaseEstimator
+):
     """Base class of skuda's domain-adaptation classifiers.
 
     Subclasses set ``_net_class`` (a :class:`skuda._net.DANet` subclass with the
@@ -323,22 +313,6 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
             net = self._make_net(self._net_class, network, batch_seed)
         return self._fit_net(net, data)
 
-    def _continue_net(self, lr_schedule=None):
-        """Return a copy of the fitted ``net_`` set up for ``max_epochs`` more epochs.
-
-        A copy, so that a failing warm start leaves the fitted net as it was.
-        """
-        net = copy.deepcopy(self.net_)
-        net.set_params(
-            max_epochs=self.max_epochs,
-            callbacks=self._callbacks(lr_schedule, net.phase),
-            train_split=self._train_split(net.batch_seed, net.phase),
-        )
-        # skorch's set_params rebuilds ``callbacks_`` from the *old* list, and a
-        # warm start does not initialize again: build them from the new one.
-        net.initialize_callbacks()
-        return net
-
     def _fit_scaling(self, X_src, X_tgt):
         """Standardise each feature (each channel for signals); return scaled copies.
 
@@ -384,92 +358,6 @@ class BaseDAClassifier(InferenceMixin, ClassifierMixin, BaseEstimator):
                 f"previously {self.classes_} and {self.input_shape_}."
             )
         return True
-
-    # -- building ----------------------------------------------------------------
-    def _build_network(self, input_shape, n_classes):
-        encoder = build_encoder(self, input_shape)
-        n_features = output_size(encoder, input_shape)
-        head = build_head(self.head, n_features, n_classes, ClassifierHead)
-        return DANetwork(encoder, head, **self._extra_modules(n_features))
-
-    def _blank_network(self):
-        """Build a network shaped like the fitted ``net_.module_`` (any weights).
-
-        :mod:`skuda.persistence` loads saved weights into it; built from the
-        parameters and the fitted ``input_shape_`` and ``classes_``.
-        """
-        return self._build_network(self.input_shape_, len(self.classes_))
-
-    def _extra_modules(self, n_features):
-        """Networks beyond encoder and head, e.g. a discriminator."""
-        return {}
-
-    def _net_params(self):
-        """Return the method parameters passed to the net's constructor."""
-        return {}
-
-    def _optimizer_params(self):
-        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
-        params = {"optimizer": optimizer, "optimizer__weight_decay": self.weight_decay}
-        if optimizer is torch.optim.SGD:
-            params["optimizer__momentum"] = 0.9
-        return params
-
-    def _callbacks(self, lr_schedule=None, phase=None):
-        """Return the user's callbacks (copied) plus the lr annealing when it is on.
-
-        An adaptation phase records no validation scores, so it gets no
-        callback that reads them.
-        """
-        lr_schedule = lr_schedule or self.lr_schedule
-        check_lr_schedulers(self.callbacks, lr_schedule)
-        callbacks = [
-            item
-            for item in copy.deepcopy(self.callbacks) or []
-            if phase != "adaptation" or not needs_validation(item)
-        ]
-        if lr_schedule == "dann":
-            callbacks.append(("lr_schedule", AnnealedLR()))
-        return callbacks
-
-    def _train_split(self, batch_seed, phase=None):
-        """Return skorch's ``train_split``: held-out source rows, or None.
-
-        Phases that train on source labels validate on them; an adaptation
-        phase does not.
-        """
-        if self.validation_fraction is None or phase == "adaptation":
-            return None
-        return SourceValidSplit(self.validation_fraction, random_state=batch_seed)
-
-    def _make_net(
-        self, net_class, network, batch_seed, lr_schedule=None, phase=None, **overrides
-    ):
-        """Build a ``net_class`` around ``network`` with this estimator's settings.
-
-        ``overrides`` replace any constructor argument (e.g. ``max_epochs`` or
-        ``lr`` of a second training phase); ``lr_schedule`` replaces the
-        estimator's for this net; ``phase`` names a phase of a two-phase
-        method (``"source"`` or ``"adaptation"``).
-        """
-        params = dict(
-            criterion=nn.CrossEntropyLoss,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=self._train_split(batch_seed, phase),
-            callbacks=self._callbacks(lr_schedule, phase),
-            verbose=self.verbose,
-            device=self.device_,
-            warm_start=self.warm_start,
-            batch_seed=batch_seed,
-            phase=phase,
-            mixed_precision=self.mixed_precision,
-            **self._optimizer_params(),
-            **self._net_params(),
-        )
-        params.update(overrides)
-        return net_class(network, **params)
 
 
 _THREE_ARGUMENTS = ("X_src", "y_src", "X_tgt")

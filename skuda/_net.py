@@ -14,30 +14,28 @@ loop records ``valid_loss`` and the default callback ``valid_acc``.
 
 from __future__ import annotations
 
-import contextlib
-import linecache
-import math
 from functools import partial
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochScoring, LRScheduler
+from skorch.callbacks import EpochScoring, LRScheduler
 from skorch.utils import to_tensor
 from torch.optim.lr_scheduler import LambdaLR
 
-from ._batching import DomainBatches, DomainData, map_chunks, n_iterations
+from ._batching import DomainBatches, DomainData, n_iterations
 from ._device import autocast_dtype
+from ._guards import (
+    SKORCH_BATCH_KEYS,
+    FiniteLoss,
+    check_finite_network,
+    is_requested_stop,
+)
+from ._precision import MixedPrecisionMixin
 from ._validation_split import HeldOut, HeldOutBatches
-from .exceptions import StopTraining, TrainingDivergedError
 from .schedules import lr_factor
 
-_SKORCH_BATCH_KEYS = frozenset(
-    {"train_loss", "train_batch_size", "valid_loss", "valid_batch_size"}
-)
-"""Batch-level history entries that skorch itself records and summarises."""
 
-
-class DANet(NeuralNet):
+class DANet(MixedPrecisionMixin, NeuralNet):
     """skorch ``NeuralNet`` trained on :class:`~skuda._batching.DomainData`.
 
     Parameters beyond skorch's
@@ -129,36 +127,6 @@ class DANet(NeuralNet):
             training=True,
         )
         self._step(opt)
-
-    # -- mixed precision ---------------------------------------------------------
-    def autocast(self):
-        """Context of the forward passes: CUDA autocast with ``mixed_precision``.
-
-        A no-op (``contextlib.nullcontext``) without mixed precision or off CUDA.
-        """
-        dtype = autocast_dtype(getattr(self, "mixed_precision", None), self.device)
-        if dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=torch.device(self.device).type, dtype=dtype)
-
-    def backward(self, loss):
-        """Backpropagate ``loss``, scaled when training in float16."""
-        scaler = getattr(self, "grad_scaler_", None)
-        (loss if scaler is None else scaler.scale(loss)).backward()
-
-    def _step(self, optimizer):
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            optimizer.step()
-        else:  # skips the step when the scaled gradients overflowed
-            scaler.step(optimizer)
-
-    def _step_optimizer(self, step_fn):
-        if getattr(self, "grad_scaler_", None) is None:
-            return super()._step_optimizer(step_fn)
-        step_fn()  # GradScaler takes no closure
-        for name in self._optimizers:
-            self._step(getattr(self, name + "_"))
 
     def log_batch(self, name, value):
         """Record ``value`` (float or 0-d tensor) for this batch under ``name``.
@@ -282,7 +250,7 @@ class DANet(NeuralNet):
         batches = self.history[-1, "batches"]
         _read_tensors(batches)
         names = dict.fromkeys(k for row in batches for k in row)  # first-seen order
-        for name in [n for n in names if n not in _SKORCH_BATCH_KEYS]:
+        for name in [n for n in names if n not in SKORCH_BATCH_KEYS]:
             values = [row[name] for row in batches if name in row]
             self.history.record(name, _epoch_value(name, values))
 
@@ -334,91 +302,6 @@ def _epoch_value(name, values):
     if name == "lr":
         return values[-1]
     return sum(values) / len(values)
-
-
-_ADVICE = (
-    "Lower lr, scale the inputs (input_scaling='pooled', the default), or lower "
-    "the adversarial weight."
-)
-
-
-class FiniteLoss(Callback):
-    """Stop training with :class:`~skuda.TrainingDivergedError` on a NaN/inf loss.
-
-    The message names the phase, the epoch and the loss terms (as returned by
-    the net's ``batch_loss`` or logged by it) that are not finite.
-    """
-
-    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        # skorch has just called loss.item(), so this check costs no extra sync.
-        if training and not math.isfinite(loss.item()):
-            row = net.history[-1, "batches", -1]
-            bad = [
-                f"{name}={float(value)}"
-                for name, value in row.items()
-                if name not in _SKORCH_BATCH_KEYS and not math.isfinite(float(value))
-            ]
-            terms = f" (loss terms: {', '.join(bad)})" if bad else ""
-            raise TrainingDivergedError(
-                f"Training diverged at epoch {net.epoch_} of the {net.phase_name} "
-                f"phase (iteration {net.iteration_}): the loss became "
-                f"{loss.item()}{terms}. " + _ADVICE
-            )
-
-
-def check_finite_network(net, data):
-    """Raise :class:`~skuda.TrainingDivergedError` unless ``net`` is finite.
-
-    Checks every parameter and buffer of ``net.module_``, then the class
-    logits of every row of ``data`` (:class:`DomainData`) along the
-    prediction path (``net.target_logits``, in eval mode): a float32
-    overflow in the forward pass shows only there.
-    """
-    tensors = dict(net.module_.named_parameters())
-    tensors.update(net.module_.named_buffers())
-    floats = {k: t for k, t in tensors.items() if t.is_floating_point()}
-    if floats and not torch.stack([t.isfinite().all() for t in floats.values()]).all():
-        names = [k for k, t in floats.items() if not t.isfinite().all()]
-        raise TrainingDivergedError(
-            f"Training diverged at epoch {net.epoch_} of the {net.phase_name} phase: "
-            f"after its last step, {len(names)} parameter tensor(s) hold NaN or "
-            "infinity "
-            f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}). " + _ADVICE
-        )
-    net.module_.eval()
-    with torch.inference_mode():
-        for rows in (data.X_src, data.X_tgt):
-            if rows is None:
-                continue
-            finite = map_chunks(lambda x: net.target_logits(x).isfinite().all(1), rows)
-            if not finite.all():
-                raise TrainingDivergedError(
-                    f"Training diverged at epoch {net.epoch_} of the {net.phase_name} "
-                    "phase: after its last step the network's outputs are NaN or "
-                    "infinite for "
-                    f"{int((~finite).sum())} of {len(rows)} training rows (a float32 "
-                    "overflow). " + _ADVICE
-                )
-
-
-def is_requested_stop(exc):
-    """Whether the KeyboardInterrupt ``exc`` is a callback's request to stop.
-
-    skuda's callbacks raise :class:`~skuda.exceptions.StopTraining`; skorch's
-    ``EarlyStopping`` (and many user callbacks) a plain ``KeyboardInterrupt``
-    from a ``raise`` statement in a callback method. A real interrupt (Ctrl-C,
-    SIGINT) surfaces wherever the interpreter was, which is only by chance a
-    callback's frame and then not at a ``raise`` line.
-    """
-    if isinstance(exc, StopTraining):
-        return True
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is None or not isinstance(tb.tb_frame.f_locals.get("self"), Callback):
-        return False
-    line = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
-    return line.strip().startswith("raise")
 
 
 def _annealed_factor(net, step):

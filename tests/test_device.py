@@ -83,9 +83,11 @@ def test_auto_device_resolves_to_cuda_when_available(monkeypatch):
 def test_fp16_loss_scaling_wiring_runs_through_cpu_autocast(blobs, monkeypatch, cls):
     # CUDA's code path, exercised with the CPU's autocast and GradScaler.
     import skuda._net
+    import skuda._precision
 
     fp16 = {"fp16": torch.float16}
-    monkeypatch.setattr(skuda._net, "autocast_dtype", lambda mp, dev: fp16.get(mp))
+    for module in (skuda._net, skuda._precision):
+        monkeypatch.setattr(module, "autocast_dtype", lambda mp, dev: fp16.get(mp))
     Xs, ys, Xt, _ = blobs
     params = dict(FAST, source_epochs=2) if cls is ADDAClassifier else FAST
     plain = cls(**params).fit(Xs, ys, Xt).predict_proba(Xt)

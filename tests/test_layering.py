@@ -9,6 +9,9 @@ PACKAGE = Path(skuda.__file__).parent
 METHODS = {"dann", "adda", "shot", "mcc", "cdan", "coral", "baseline"}
 # The shared base may import these (and nothing above them).
 BASE = {
+    "_building",
+    "_guards",
+    "_precision",
     "_base",
     "_batching",
     "_codec",
