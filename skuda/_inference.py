@@ -20,7 +20,37 @@ from ._validation import check_rows
 from .exceptions import TrainingDivergedError
 
 
-class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+class AccuracyScoreMixin:
+    """``score`` = accuracy, documented here rather than inherited.
+
+    Put before ``ClassifierMixin``; shared by the estimators, DASearchCV and
+    RefinedClassifier (scikit-learn's own docstring links a label that the
+    offline docs cannot resolve).
+    """
+
+    def score(self, X, y, sample_weight=None):
+        """Return the accuracy of ``predict(X)`` against ``y``.
+
+        Plain accuracy, as for any classifier: for model selection without
+        target labels use a scorer of :mod:`skuda.selection` instead.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+class InferenceMixin(
+    AccuracyScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+):
     """``predict``, ``predict_proba`` and ``transform`` of a fitted estimator.
 
     ``transform``'s columns are named ``<classname><i>`` by
@@ -165,24 +195,6 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         """
         logits = self._logits(X)  # checks that the estimator is fitted
         return self.classes_[logits.argmax(axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Return the accuracy of ``predict(X)`` against ``y``.
-
-        Plain accuracy, as for any classifier: for model selection without
-        target labels use a scorer of :mod:`skuda.selection` instead.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        float
-        """
-        return super().score(X, y, sample_weight=sample_weight)
 
     def transform(self, X):
         """Learned features of the rows of ``X`` (the encoder's output).

@@ -14,7 +14,6 @@ import copy
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -150,7 +149,3 @@ class SourceModel:
                 f"got shape {tuple(out.shape)}."
             )
         return out.shape[1]
-
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits of the rows ``x`` (no mode change)."""
-        return self.head(self.encoder(x))

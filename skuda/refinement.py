@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
+from ._inference import AccuracyScoreMixin
 from ._validation import Interval, StrOptions, n_rows, split_stacked
 from .pseudo_labels import centroid_pseudo_labels
 
@@ -80,7 +81,9 @@ def _centroid_refinement(features, proba):
     return np.eye(proba.shape[1])[labels]
 
 
-class RefinedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class RefinedClassifier(
+    MetaEstimatorMixin, AccuracyScoreMixin, ClassifierMixin, BaseEstimator
+):
     """A domain-adaptation classifier whose target predictions are refined.
 
     ``fit`` fits a clone of ``estimator`` (either fit form), then refines its
@@ -214,21 +217,6 @@ class RefinedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
         """
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-    def score(self, X, y, sample_weight=None):
-        """Return the accuracy of ``predict(X)`` against ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        float
-        """
-        return super().score(X, y, sample_weight=sample_weight)
 
     def transform(self, X):
         """Return the estimator's learned features of the rows of ``X``.

@@ -9,8 +9,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
+from .._inference import AccuracyScoreMixin
 from .._validation import n_rows
 from ._reverse import _stack
 from ._scorers import get_da_scorer
@@ -59,7 +59,9 @@ def _fitted_best(search):
     return hasattr(search, "best_estimator_")
 
 
-class DASearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class DASearchCV(
+    MetaEstimatorMixin, AccuracyScoreMixin, ClassifierMixin, BaseEstimator
+):
     """Grid search for domain adaptation, scored without target labels.
 
     ``DASearchCV(DANNClassifier()).fit(X_src, y_src, X_tgt)`` is the
@@ -188,11 +190,9 @@ class DASearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _scorer(self):
-        return (
-            get_da_scorer(self.scoring)
-            if isinstance(self.scoring, str)
-            else (self.scoring)
-        )
+        if isinstance(self.scoring, str):
+            return get_da_scorer(self.scoring)
+        return self.scoring
 
     def _splitter(self):
         if isinstance(self.cv, Integral):
@@ -252,19 +252,3 @@ class DASearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         tags.input_tags = inner.input_tags
         tags.non_deterministic = inner.non_deterministic
         return tags
-
-    def score(self, X, y, sample_weight=None):
-        """Return the accuracy of ``predict(X)`` against ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        float
-        """
-        check_is_fitted(self)
-        return super().score(X, y, sample_weight=sample_weight)
