@@ -15,6 +15,7 @@ from torch import nn
 from ._batching import DomainData
 from ._building import _OPTIMIZERS, NetBuildingMixin
 from ._device import autocast_dtype, draw_seeds, resolve_device, seeded
+from ._distributed import accelerator_device, agree_on_seeds
 from ._inference import InferenceMixin
 from ._scaling import float32_moments, scale_rows
 from ._user_callbacks import (
@@ -70,6 +71,7 @@ class BaseDAClassifier(
         "lr_schedule": [StrOptions({"dann", "constant"})],
         "device": [str, torch.device],
         "mixed_precision": [StrOptions({"bf16", "fp16"}), None],
+        "accelerator": "no_validation",  # checked at fit (accelerator_device)
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -261,9 +263,12 @@ class BaseDAClassifier(
         reuse = self._can_warm_start(classes, X_src.shape[1:])
         self.classes_ = classes
         self.input_shape_ = X_src.shape[1:]
-        return self._run_training(
-            lambda batch_seed: self._train(X_src, y_idx, X_tgt, batch_seed, reuse=reuse)
-        )
+        sizes = (n_rows(X_src), 0 if X_tgt is None else n_rows(X_tgt))
+
+        def train(batch_seed):
+            return self._train(X_src, y_idx, X_tgt, batch_seed, reuse=reuse)
+
+        return self._run_training(train, sizes=sizes)
 
     def _fit_net(self, net, data):
         """Fit ``net`` on ``data``; a user interrupt there ends the whole fit.
@@ -280,23 +285,45 @@ class BaseDAClassifier(
             )
         return net
 
-    def _run_training(self, train):
+    def _run_training(self, train, sizes=()):
         """Run ``train(batch_seed)`` in the seeded RNG context; store the net.
 
         Resolves ``device_`` first, and stores the net ``train`` returns as
-        ``net_`` (and its history as ``history_``).
+        ``net_`` (and its history as ``history_``). With an ``accelerator``
+        every process takes rank 0's seeds, and must have domains of ``sizes`` rows.
         """
-        self.device_ = resolve_device(self.device)
+        self.device_ = self._resolve_device()
         check_fit_callbacks(
             self.callbacks, self.validation_fraction, self._trains_source()
         )
         autocast_dtype(self.mixed_precision, self.device_)  # ValueError if unusable
-        seed, batch_seed = draw_seeds(self.random_state)
+        seed, batch_seed = agree_on_seeds(
+            self._accelerator(), draw_seeds(self.random_state), sizes
+        )
         with seeded(seed, self.device_):
             net = train(batch_seed)
         self.net_ = net
         self.history_ = net.history
         return self
+
+    _data_parallel = True
+    """Whether the method trains over several processes (``accelerator``)."""
+
+    def _accelerator(self):
+        # getattr: a user's method written before the parameter existed has none.
+        return getattr(self, "accelerator", None)
+
+    def _resolve_device(self):
+        """``device_`` of this fit: ``device``, or the accelerator's process device."""
+        if self._accelerator() is None:
+            return resolve_device(self.device)
+        if not self._data_parallel:
+            raise NotImplementedError(
+                f"{type(self).__name__} does not train over several processes "
+                "yet (accelerator= is for DANN, CDAN, MCC, Deep CORAL and the "
+                "source-only baseline); use accelerator=None."
+            )
+        return accelerator_device(self)
 
     def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
         """Build (or reuse) the net and train it; runs inside the seeded context.

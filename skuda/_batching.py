@@ -96,9 +96,18 @@ class _Gathered:
         self.X = X
         self.stream = _IndexStream(len(X), generator, device)
 
-    def epoch(self, k, batch_size):
-        """Draw the ``k`` batches of an epoch (at its start, as always)."""
-        self.index = self.stream.take(k * batch_size).view(k, batch_size)
+    def epoch(self, k, batch_size, rank=0, world_size=1):
+        """Draw the ``k`` batches of an epoch (at its start, as always).
+
+        With ``world_size`` processes every process draws the same
+        ``k * batch_size * world_size`` indices (the generators agree) and
+        keeps its own ``batch_size`` of each step: disjoint shares whose union
+        is the single-process epoch with a ``world_size`` times larger batch.
+        """
+        index = self.stream.take(k * batch_size * world_size)
+        if world_size > 1:
+            index = index.view(k, world_size, batch_size)[:, rank]
+        self.index = index.view(k, batch_size)
 
     def batch(self, i):
         """Row indices and rows of batch ``i`` of the epoch."""
@@ -113,13 +122,18 @@ class _Streamed:
     def __init__(self, X, generator):
         self.stream = WindowStream(X, generator)
 
-    def epoch(self, k, batch_size):
-        """Start an epoch of ``k`` batches.
+    def epoch(self, k, batch_size, rank=0, world_size=1):
+        """Start an epoch of ``k`` batches (one process only).
 
         A domain in one window draws the epoch's rows now, as an in-memory
         domain does; a larger one draws each batch's rows when it comes, so
         no index of the whole epoch is held.
         """
+        if world_size > 1:
+            raise NotImplementedError(
+                "Training over several processes (accelerator=) does not stream "
+                "out-of-core inputs yet; pass arrays or tensors."
+            )
         self.batch_size = batch_size
         self.segments = deque()
         if self.stream.one_window:
@@ -173,17 +187,32 @@ class DomainBatches:
     ``target_labels``, when given, is called at the start of every epoch and
     returns a tensor of one label per target row (or None): the batches carry
     its rows as ``yt``. See the module docstring for how an epoch is defined.
+
+    With ``world_size`` processes (data-parallel training) each one, given the
+    same data and an identically seeded ``generator``, yields its ``rank``'s
+    disjoint share of each epoch: as many batches on every process, each of
+    ``batch_size`` rows per domain, and ``ceil(n_max / (batch_size *
+    world_size))`` of them.
     """
 
     def __init__(
-        self, data, batch_size, *, generator, use_target=True, target_labels=None
+        self,
+        data,
+        batch_size,
+        *,
+        generator,
+        use_target=True,
+        target_labels=None,
+        rank=0,
+        world_size=1,
     ):
         self.data = data
+        self.rank, self.world_size = rank, world_size
         self.target_labels = target_labels
         self.use_target = use_target and data.X_tgt is not None
         n_src = _len(data.X_src)
         n_tgt = _len(data.X_tgt) if self.use_target else 0
-        self.n_iterations = n_iterations(n_src, n_tgt, batch_size)
+        self.n_iterations = n_iterations(n_src, n_tgt, batch_size * world_size)
         device = _device_of(data)
         self.bs_src = min(batch_size, n_src) if n_src else 0
         self.bs_tgt = min(batch_size, n_tgt) if n_tgt else 0
@@ -197,9 +226,9 @@ class DomainBatches:
         k = self.n_iterations
         src, tgt = self.src, self.tgt
         if src is not None:
-            src.epoch(k, self.bs_src)
+            src.epoch(k, self.bs_src, self.rank, self.world_size)
         if tgt is not None:
-            tgt.epoch(k, self.bs_tgt)
+            tgt.epoch(k, self.bs_tgt, self.rank, self.world_size)
         labels = (
             self.target_labels() if self.target_labels and tgt is not None else None
         )

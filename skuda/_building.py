@@ -107,6 +107,7 @@ class NetBuildingMixin:
             batch_seed=batch_seed,
             phase=phase,
             mixed_precision=self.mixed_precision,
+            accelerator=self._accelerator(),
             **self._optimizer_params(),
             **self._net_params(),
         )

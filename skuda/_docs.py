@@ -99,6 +99,16 @@ SHARED = {
         "and newer) or float16 (with loss scaling). A no-op on the CPU, where "
         "results are identical to ``None``.",
     ),
+    "accelerator": (
+        "accelerate.Accelerator or None",
+        "Data-parallel training over several processes (GPUs), started by "
+        "``accelerate launch`` or ``torchrun``: every process calls ``fit`` with "
+        "the same data and an ``Accelerator()``, trains its own share of each "
+        "epoch (``batch_size`` rows per process and step) and ends with the same "
+        "model. Leave ``device='auto'`` and set mixed precision here with "
+        "``mixed_precision``, not on the accelerator. See :doc:`/scale`. ADDA and "
+        "SHOT raise NotImplementedError.",
+    ),
     "random_state": (
         "int, RandomState instance or None",
         "Seeds weight initialisation, dropout and batch order of every training "

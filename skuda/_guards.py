@@ -15,6 +15,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ._batching import map_chunks
+from ._distributed import rank_mean
 from .exceptions import StopTraining, TrainingDivergedError
 
 SKORCH_BATCH_KEYS = frozenset(
@@ -32,11 +33,15 @@ class FiniteLoss(Callback):
     """Stop training with :class:`~skuda.TrainingDivergedError` on a NaN/inf loss.
 
     The message names the phase, the epoch and the loss terms (as returned by
-    the net's ``batch_loss`` or logged by it) that are not finite.
+    the net's ``batch_loss`` or logged by it) that are not finite. Over
+    several processes it reads the mean loss of all of them, so every process
+    stops at the same batch (none is left waiting for the others).
     """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         # skorch has just called loss.item(), so this check costs no extra sync.
+        if training and getattr(net, "wrapped_", None) is not None:
+            loss = torch.tensor(rank_mean(net.accelerator, [loss.item()])[0])
         if training and not math.isfinite(loss.item()):
             row = net.history[-1, "batches", -1]
             bad = [

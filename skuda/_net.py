@@ -24,6 +24,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from ._batching import DomainBatches, DomainData, n_iterations
 from ._device import autocast_dtype
+from ._distributed import RankMean, ranks, unwrap, wrap
 from ._guards import (
     SKORCH_BATCH_KEYS,
     FiniteLoss,
@@ -49,6 +50,9 @@ class DANet(MixedPrecisionMixin, NeuralNet):
     mixed_precision : {"bf16", "fp16"} or None
         Autocast dtype of the forward passes on CUDA (a no-op elsewhere); with
         ``"fp16"`` the loss is scaled (``torch.amp.GradScaler``).
+    accelerator : accelerate.Accelerator or None
+        Data-parallel training over the accelerator's processes (see
+        :mod:`skuda._distributed`); None trains in this process alone.
 
     Attributes beyond skorch's
     --------------------------
@@ -68,12 +72,20 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         return self.phase or "training"
 
     def __init__(
-        self, module, *args, batch_seed=0, phase=None, mixed_precision=None, **kwargs
+        self,
+        module,
+        *args,
+        batch_seed=0,
+        phase=None,
+        mixed_precision=None,
+        accelerator=None,
+        **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
         self.batch_seed = batch_seed
         self.phase = phase
         self.mixed_precision = mixed_precision
+        self.accelerator = accelerator
 
     # -- hooks for methods -------------------------------------------------------
     def batch_loss(self, batch, p):
@@ -147,11 +159,14 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         # valid_acc as in skorch's NeuralNetClassifier; it records only when
         # there is validation data (held-out source rows).
         valid_acc = EpochScoring("accuracy", name="valid_acc", lower_is_better=False)
-        return [
+        callbacks = [
             *super().get_default_callbacks(),
             ("valid_acc", valid_acc),
             ("finite_loss", FiniteLoss()),
         ]
+        if getattr(self, "accelerator", None) is not None:
+            callbacks.append(("rank_mean", RankMean(_reduced_names)))
+        return callbacks
 
     def get_iterator(self, dataset, training=False):
         if isinstance(dataset, HeldOut):
@@ -160,12 +175,15 @@ class DANet(MixedPrecisionMixin, NeuralNet):
             return super().get_iterator(dataset, training=training)
         # Offset by the epochs already run so a warm start draws new batches.
         generator = torch.Generator().manual_seed(self.batch_seed + len(self.history))
+        rank, world_size = ranks(getattr(self, "accelerator", None))
         return DomainBatches(
             dataset,
             self.batch_size,
             generator=generator,
             use_target=self.use_target,
             target_labels=self.target_labels,
+            rank=rank,
+            world_size=world_size,
         )
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
@@ -209,6 +227,9 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         self._count_iterations(X)
         self.iteration_ = 0
         self.epoch_ = 0
+        vars(self)["wrapped_"] = None  # see skuda._distributed.wrap
+        if getattr(self, "accelerator", None) is not None:
+            wrap(self)
         fp16 = autocast_dtype(getattr(self, "mixed_precision", None), self.device)
         if fp16 is torch.float16:  # bfloat16 has float32's range: no scaling
             self.grad_scaler_ = torch.amp.GradScaler(torch.device(self.device).type)
@@ -219,12 +240,16 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         n_src = 0 if data.X_src is None else len(data.X_src)
         n_tgt = 0 if (data.X_tgt is None or not self.use_target) else len(data.X_tgt)
         self.rows_ = f"{n_src} source rows, {n_tgt} target rows"
-        self.iterations_per_epoch_ = n_iterations(n_src, n_tgt, self.batch_size)
+        world_size = ranks(getattr(self, "accelerator", None))[1]
+        self.iterations_per_epoch_ = n_iterations(
+            n_src, n_tgt, self.batch_size * world_size
+        )
         self.total_iterations_ = self.max_epochs * self.iterations_per_epoch_
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self._set_training(False)
         self.grad_scaler_ = None  # training state only (and CUDA-bound)
+        unwrap(self)
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         super().on_epoch_begin(net, dataset_train=dataset_train, **kwargs)
@@ -276,12 +301,25 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         if not self.module_.training:  # set per epoch; skorch's per-batch call costs
             self._set_training(True)  # ~4 % of an epoch on small networks
         with self.autocast():
-            terms = self.batch_loss(batch, self.progress)
+            terms = self._loss_terms(batch, self.progress)
             loss = sum(terms.values())
         self.backward(loss)
         for name, value in terms.items():
             self.log_batch(name, value)
         return {"loss": loss, "y_pred": None}
+
+    def _loss_terms(self, batch, p):
+        wrapped = getattr(self, "wrapped_", None)
+        if wrapped is None:
+            return self.batch_loss(batch, p)
+        # One forward of the (DDP-)wrapped network computes every term.
+        return wrapped(batch.lead, loss=partial(self.batch_loss, batch, p))
+
+
+def _reduced_names(net):
+    """Epoch entries averaged over processes: the training loss and logged terms."""
+    names = dict.fromkeys(k for row in net.history[-1, "batches"] for k in row)
+    return ["train_loss", *(n for n in names if n not in SKORCH_BATCH_KEYS)]
 
 
 READ_EVERY = 1024

@@ -25,6 +25,8 @@ class TwoPhaseDAClassifier(BaseDAClassifier):
         "adapt_lr": [Interval(Real, 0, None, closed="neither")],
     }
 
+    _data_parallel = False  # two optimizers (ADDA) and pseudo-label rounds (SHOT)
+
     def _trains_source(self):
         return self.source_estimator is None
 

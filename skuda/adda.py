@@ -241,6 +241,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         lr_schedule="dann",
         device="auto",
         mixed_precision=None,
+        accelerator=None,
         random_state=None,
         verbose=0,
         callbacks=None,

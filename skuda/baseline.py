@@ -75,6 +75,7 @@ class SourceOnlyClassifier(BaseDAClassifier):
         lr_schedule="dann",
         device="auto",
         mixed_precision=None,
+        accelerator=None,
         random_state=None,
         verbose=0,
         callbacks=None,

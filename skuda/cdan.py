@@ -194,6 +194,7 @@ class CDANClassifier(BaseDAClassifier):
         discriminator=None,
         validation_fraction=None,
         mixed_precision=None,
+        accelerator=None,
     ):
         store_parameters(self, locals())
 

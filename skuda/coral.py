@@ -135,6 +135,7 @@ class DeepCORALClassifier(BaseDAClassifier):
         head=None,
         validation_fraction=None,
         mixed_precision=None,
+        accelerator=None,
     ):
         store_parameters(self, locals())
 

@@ -143,6 +143,7 @@ class DANNClassifier(BaseDAClassifier):
         lr_schedule="dann",
         device="auto",
         mixed_precision=None,
+        accelerator=None,
         random_state=None,
         verbose=0,
         callbacks=None,

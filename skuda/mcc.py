@@ -120,6 +120,7 @@ class MCCClassifier(BaseDAClassifier):
         lr_schedule="dann",
         device="auto",
         mixed_precision=None,
+        accelerator=None,
         random_state=None,
         verbose=0,
         callbacks=None,

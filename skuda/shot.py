@@ -314,6 +314,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         lr_schedule="dann",
         device="auto",
         mixed_precision=None,
+        accelerator=None,
         random_state=None,
         verbose=0,
         callbacks=None,

@@ -29,6 +29,20 @@ class DANetwork(nn.Module):
         for name, module in extras.items():
             self.add_module(name, module)
 
-    def forward(self, x):
-        """Return the class logits ``head(encoder(x))``."""
+    def forward(self, x, *, loss=None):
+        """Return the class logits ``head(encoder(x))``, or the training losses.
+
+        Parameters
+        ----------
+        x : Tensor
+            Input rows.
+        loss : callable, optional
+            Training mode: return ``loss()``, a method's loss terms computed
+            from this network's parts, instead of the logits. A data-parallel
+            wrapper (``DistributedDataParallel``) around the network then sees
+            every parameter the loss uses through this one call of its
+            ``forward``, and synchronises all of their gradients.
+        """
+        if loss is not None:
+            return loss()
         return self.head(self.encoder(x))
