@@ -111,6 +111,10 @@ class NetBuildingMixin:
             **self._optimizer_params(),
             **self._net_params(),
         )
+        if self._accelerator() is not None and self.verbose:
+            # One table, not one per process. (skorch calls a sink other than
+            # print even when verbose=0, hence only with verbose.)
+            params["callbacks__print_log__sink"] = self._accelerator().print
         params.update(overrides)
         return net_class(network, **params)
 

@@ -108,6 +108,25 @@ def wrap(net):
     torch.manual_seed(net.batch_seed + len(net.history) + 104729 * (rank + 1))
 
 
+def sync_buffers(net):
+    """Give every process the same buffers: float ones averaged, others rank 0's.
+
+    DDP broadcasts rank 0's buffers at the start of each forward, but each
+    process then updates its own (batch norm's running statistics) from its
+    share: after the last step of an epoch they differ, and so would the
+    validation scores and the final model.
+    """
+    acc = net.accelerator
+    if not _distributed(acc):
+        return
+    for buf in net.module_.buffers():
+        if buf.is_floating_point():
+            dist.all_reduce(buf)
+            buf /= ranks(acc)[1]
+        else:
+            dist.broadcast(buf, 0)
+
+
 def unwrap(net):
     """Drop the training wrapper and wait until every process is done."""
     vars(net)["wrapped_"] = None

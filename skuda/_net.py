@@ -24,7 +24,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from ._batching import DomainBatches, DomainData, n_iterations
 from ._device import autocast_dtype
-from ._distributed import RankMean, ranks, unwrap, wrap
+from ._distributed import RankMean, ranks, sync_buffers, unwrap, wrap
 from ._guards import (
     SKORCH_BATCH_KEYS,
     FiniteLoss,
@@ -212,6 +212,8 @@ class DANet(MixedPrecisionMixin, NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         try:
             super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+            if training and getattr(self, "wrapped_", None) is not None:
+                sync_buffers(self)  # before validation and the epoch's callbacks
         except ValueError as exc:
             if "Expected more than 1 value per channel" not in str(exc):
                 raise
