@@ -7,6 +7,7 @@ import copy
 import torch
 from torch import nn
 
+from ._distributed import main_process_print
 from ._net import AnnealedLR
 from ._network import build_encoder, build_head, output_size
 from ._user_callbacks import check_lr_schedulers, needs_validation
@@ -114,7 +115,7 @@ class NetBuildingMixin:
         if self._accelerator() is not None and self.verbose:
             # One table, not one per process. (skorch calls a sink other than
             # print even when verbose=0, hence only with verbose.)
-            params["callbacks__print_log__sink"] = self._accelerator().print
+            params["callbacks__print_log__sink"] = main_process_print
         params.update(overrides)
         return net_class(network, **params)
 
@@ -125,6 +126,7 @@ class NetBuildingMixin:
         """
         net = copy.deepcopy(self.net_)
         net.set_params(
+            accelerator=self._accelerator(),
             max_epochs=self.max_epochs,
             callbacks=self._callbacks(lr_schedule, net.phase),
             train_split=self._train_split(net.batch_seed, net.phase),

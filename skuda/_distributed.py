@@ -57,6 +57,13 @@ def accelerator_device(estimator):
             "accelerator: gradient_accumulation_steps must be 1 (got "
             f"{acc.gradient_accumulation_steps}); raise batch_size instead."
         )
+    if ranks(acc)[1] > 1 and not _distributed(acc):
+        raise ValueError(
+            f"accelerator: it belongs to a run of {acc.num_processes} processes "
+            "that is not running here (an Accelerator unpickled or copied from "
+            "another run?). Create Accelerator() in this process, or set "
+            "accelerator=None."
+        )
     if not (isinstance(estimator.device, str) and estimator.device == "auto"):
         raise ValueError(
             f"device={estimator.device!r} with an accelerator: leave device='auto'; "
@@ -128,10 +135,22 @@ def sync_buffers(net):
 
 
 def unwrap(net):
-    """Drop the training wrapper and wait until every process is done."""
+    """Wait until every process is done; drop the wrapper and the accelerator.
+
+    The accelerator belongs to this run's processes: the fitted net keeps
+    none, so it copies and unpickles anywhere (a warm start sets the
+    estimator's again).
+    """
     vars(net)["wrapped_"] = None
     if net.accelerator is not None:
         net.accelerator.wait_for_everyone()
+        net.accelerator = None
+
+
+def main_process_print(text):
+    """``print`` on the main process only (skorch's ``PrintLog`` sink)."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0:
+        print(text)
 
 
 def rank_mean(accelerator, values):

@@ -52,7 +52,8 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         ``"fp16"`` the loss is scaled (``torch.amp.GradScaler``).
     accelerator : accelerate.Accelerator or None
         Data-parallel training over the accelerator's processes (see
-        :mod:`skuda._distributed`); None trains in this process alone.
+        :mod:`skuda._distributed`); None trains in this process alone. Set to
+        None when training ends (it belongs to the run's processes).
 
     Attributes beyond skorch's
     --------------------------

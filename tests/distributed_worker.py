@@ -2,9 +2,11 @@
 
 Run like ``torchrun`` runs a script: ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``
 and ``MASTER_PORT`` in the environment; ``Accelerator(cpu=True)`` joins the
-gloo process group. Fits DANN on the shared toy problem and writes what the
-test checks to ``<out>/rank<RANK>.json``: a digest of the final parameters,
-the source rows of the first epoch, the epoch losses and the target accuracy.
+gloo process group (with a second argument ``cuda``: ``Accelerator()``, one GPU
+per process, as ``benchmarks/gpu_check.sh`` runs it under ``torchrun``). Fits
+DANN on the shared toy problem and writes what the test checks to
+``<out>/rank<RANK>.json``: a digest of the final parameters, the source rows of
+the first epoch, the epoch losses, the target accuracy and predictions.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import pickle
 import sys
 
 import torch
-from accelerate import Accelerator
 from skorch.callbacks import Callback
 
 from skuda import DANNClassifier
@@ -52,9 +53,11 @@ def digest(module):
     return h.hexdigest()
 
 
-def main(out):
+def main(out, device="cpu"):
+    from accelerate import Accelerator  # optional: imported by the test's workers
+
     torch.set_num_threads(1)
-    accelerator = Accelerator(cpu=True)
+    accelerator = Accelerator(cpu=device == "cpu")
     rows = FirstEpochRows()
     Xs, ys, Xt, yt = toy()
     clf = DANNClassifier(
@@ -73,6 +76,8 @@ def main(out):
         "batches": len(clf.history_[-1, "batches"]),
         "accuracy": float(clf.score(Xt, yt)),
         "wrapped_after_fit": clf.net_.wrapped_ is not None,
+        "accelerator_after_fit": clf.net_.accelerator is not None,
+        "device": clf.device_,
         "predictions": pickle.loads(pickle.dumps(clf)).predict(Xt).tolist(),
     }
     with open(os.path.join(out, f"rank{accelerator.process_index}.json"), "w") as f:
@@ -80,4 +85,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])

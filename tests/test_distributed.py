@@ -144,6 +144,7 @@ def _launch(out, world_size=2, timeout=120):
     return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
 
 
+@pytest.mark.slow  # two subprocesses: ~10 s of imports each on a busy machine
 @pytest.mark.skipif(
     not (torch.distributed.is_available() and torch.distributed.is_gloo_available()),
     reason="torch.distributed with gloo is not available",
@@ -160,7 +161,8 @@ def test_two_processes_train_one_model_on_disjoint_shares(tmp_path):
     # One model: identical parameters (and predictions, after pickling).
     assert rank0["digest"] == rank1["digest"]
     assert rank0["predictions"] == rank1["predictions"]
-    assert not rank0["wrapped_after_fit"]
+    assert not rank0["wrapped_after_fit"] and not rank0["accelerator_after_fit"]
+    assert rank0["device"] == "cpu"  # not "cpu:0", which pickles unloadably
     # Each process trained on its own half of the first epoch: together, every
     # source row exactly once.
     seen0 = {tuple(r) for r in rank0["rows"]}
