@@ -16,6 +16,7 @@ BASE = {
     "_batching",
     "_codec",
     "_device",
+    "_distributed",
     "_docs",
     "_foreign",
     "_inference",
