@@ -234,8 +234,10 @@ def map_chunks(fn, X, size=INFERENCE_CHUNK):
 
     ``X`` may be a tensor or an array; ``fn`` returns a tensor or a tuple of
     tensors (concatenated element-wise). Bounds the memory of inference on
-    large domains; the caller chooses ``no_grad``/``inference_mode``.
+    large domains (rows densified per chunk, such as sparse ones, set a lower
+    ``chunk_limit``); the caller chooses ``no_grad``/``inference_mode``.
     """
+    size = min(size, getattr(X, "chunk_limit", size))
     out = None
     for start in range(0, len(X), size):
         part = fn(X[start : start + size])
