@@ -80,6 +80,8 @@ def _to_tensor(a, dtype, device):
 
 
 def _to_device(X, device):
+    if isinstance(X, DeviceRows):  # e.g. the training rows of a validation split
+        return X
     if isinstance(X, RowSource):
         return DeviceRows(X, device)
     return _to_tensor(X, torch.float32, device)

@@ -61,6 +61,8 @@ class DeviceRows:
         return len(self.source)
 
     def __getitem__(self, key):
+        if not isinstance(key, slice):  # row indices (held-out validation rows)
+            return self.subset(key)
         start, stop, step = key.indices(len(self))
         if step != 1:
             raise IndexError("DeviceRows takes contiguous slices only.")
@@ -70,6 +72,12 @@ class DeviceRows:
                 self.source._check_finite(part.cpu().numpy(), start)  # raises
             return self._scaled(part)
         return self.load(self.source.read(start, stop))
+
+    def subset(self, index):
+        """Return the rows at ``index`` (ascending) as DeviceRows, scaled alike."""
+        rows = self.source.subset(torch.as_tensor(index).cpu().numpy())
+        rows.scaling, rows.checked = self.source.scaling, self.source.checked
+        return DeviceRows(rows, self.device)
 
     def take(self, index):
         """Scaled rows at ``index`` (a long tensor on the device); not streamed."""

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
 from skuda import (
     ADDAClassifier,
@@ -187,3 +188,15 @@ def test_sparse_statistics_match_dense_over_many_chunks(bow, monkeypatch):
     np.testing.assert_allclose(
         signals[1], moments(Xs.reshape(-1, 2, 12))[1], rtol=1e-12
     )
+
+
+@pytest.mark.parametrize("kind", [sp.csr_matrix, lambda X: torch.from_numpy(X)])
+def test_validation_fraction_holds_out_rows_read_in_place(bow, kind):
+    Xs, ys, Xt = (a.astype(np.float32) if a.dtype.kind == "f" else a for a in bow)
+    params = dict(FAST, validation_fraction=0.25)
+    dense = DANNClassifier(**params).fit(Xs, ys, Xt)
+    other = DANNClassifier(**params).fit(kind(Xs), ys, kind(Xt))
+    assert other.history_[-1, "valid_loss"] == pytest.approx(
+        dense.history_[-1, "valid_loss"], abs=1e-6
+    )
+    _same(dense.predict_proba(Xt), other.predict_proba(Xt))
