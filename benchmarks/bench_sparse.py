@@ -29,7 +29,9 @@ defaults except ``batch_size=256`` (fewer steps per epoch on the large problem)
 and ``max_epochs=--epochs``.
 
 Usage: ``python -m benchmarks.run --suite sparse [--rows 100000] [--features
-50000] [--density 0.01] [--epochs 1] [--dense-rows 4000] [--no-office]``.
+50000] [--density 0.01] [--epochs 1] [--dense-rows 4000] [--no-scale]
+[--no-office] [--rst docs/benchmarks]`` (``--no-scale --no-office --rst DIR``
+rewrites the docs tables from the CSVs).
 """
 
 from __future__ import annotations
@@ -241,6 +243,58 @@ def _print(rows):
         print(" | ".join(str(r[k]) for k in keys))
 
 
+SCALE_COLUMNS = {
+    "kind": "input",
+    "rows": "rows",
+    "features": "features",
+    "density": "density",
+    "data_rss_mb": "data RSS (MB)",
+    "peak_rss_mb": "peak RSS (MB)",
+    "epoch_s": "s / epoch",
+    "predict_s": "predict (s)",
+    "target_acc": "target acc.",
+    "train_loss": "last loss",
+}
+
+
+def write_rst(out_dir):
+    """Write the docs tables ``sparse.inc`` and ``sparse_office.inc`` from the CSVs."""
+    import csv
+
+    out_dir = Path(out_dir)
+    with open(RESULTS / "sparse_scale.csv", newline="") as f:
+        scale = list(csv.DictReader(f))
+    for r in scale:
+        r["train_loss"] = f"{float(r['train_loss']):.6f}"
+        r["rows"] = f"{int(r['rows']):,}"
+        r["features"] = f"{int(r['features']):,}"
+    (out_dir / "sparse.inc").write_text(_rst_table(scale, SCALE_COLUMNS))
+    with open(RESULTS / "sparse_office.csv", newline="") as f:
+        office = list(csv.DictReader(f))
+    table = {}
+    for r in office:
+        key = (r["task"].split(":", 1)[1].replace(":", " → "), r["method"])
+        table.setdefault(key, {"task": key[0], "method": key[1]})[r["input"]] = r[
+            "target_acc"
+        ]
+    columns = {k: k for k in ("task", "method", "sparse", "dense", "standard")}
+    (out_dir / "sparse_office.inc").write_text(
+        _rst_table(list(table.values()), columns)
+    )
+
+
+def _rst_table(rows, columns):
+    cells = [list(columns.values())] + [[str(r[k]) for k in columns] for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(columns))]
+    rule = "  ".join("=" * w for w in widths)
+
+    def line(row):
+        return "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+
+    lines = [rule, line(cells[0]), rule, *map(line, cells[1:]), rule, ""]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     """Run the sparse benchmark; print the tables and write the CSVs."""
     parser = argparse.ArgumentParser(
@@ -255,6 +309,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-scale", action="store_true")
     parser.add_argument("--no-office", action="store_true")
+    parser.add_argument("--rst", default=None, help="write the docs tables here")
     args = parser.parse_args(argv)
     if not args.no_scale:
         rows = [
@@ -272,6 +327,8 @@ def main(argv=None):
         rows = [r for task in OFFICE_TASKS for r in office_rows(task)]
         _print(rows)
         _write(rows, "sparse_office.csv")
+    if args.rst:
+        write_rst(args.rst)
 
 
 if __name__ == "__main__":
