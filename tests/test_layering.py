@@ -29,6 +29,7 @@ BASE = {
     "_validation_split",
     "_rows",
     "_streaming",
+    "_sparse",
 }
 
 
