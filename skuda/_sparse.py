@@ -126,10 +126,8 @@ def _row_spans(indptr, nnz):
         start = stop
 
 
-def sparse_rows(X, name):
-    """:class:`SparseRows` of ``X`` (a SciPy sparse matrix/array or one already)."""
-    if isinstance(X, RowSource):
-        return X.renamed(name)
-    if not sp.issparse(X):  # pragma: no cover - callers check first
-        raise TypeError(f"{name} is not a SciPy sparse matrix.")
-    return SparseRows(X, name)
+def sparse_matrix(X):
+    """Return the matrix of :class:`SparseRows` or SciPy sparse ``X``; else None."""
+    if isinstance(X, SparseRows):
+        return X.matrix
+    return X if sp.issparse(X) else None

@@ -17,6 +17,11 @@ from skuda import (
     _sparse,
 )
 from skuda._scaling import moments
+from skuda.selection import (
+    DeepEmbeddedValidationScorer,
+    InformationMaximizationScorer,
+    ReverseValidationScorer,
+)
 
 FAST = dict(max_epochs=2, batch_size=32, device="cpu", random_state=0)
 TWO_PHASE = dict(FAST, source_epochs=2)
@@ -200,3 +205,15 @@ def test_validation_fraction_holds_out_rows_read_in_place(bow, kind):
         dense.history_[-1, "valid_loss"], abs=1e-6
     )
     _same(dense.predict_proba(Xt), other.predict_proba(Xt))
+
+
+def test_label_free_scorers_take_sparse_stacked_rows(bow):
+    Xs, ys, Xt = bow
+    X, y = np.vstack([Xs, Xt]), np.r_[ys, np.full(len(Xt), -1)]
+    est = SourceOnlyClassifier(**FAST).fit(X, y)
+    for scorer in (
+        ReverseValidationScorer({"max_epochs": 1}),
+        InformationMaximizationScorer(),
+        DeepEmbeddedValidationScorer(),
+    ):
+        assert scorer(est, sp.csr_matrix(X), y) == pytest.approx(scorer(est, X, y))
