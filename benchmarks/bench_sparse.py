@@ -289,7 +289,7 @@ def _rst_table(rows, columns):
     rule = "  ".join("=" * w for w in widths)
 
     def line(row):
-        return "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+        return "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
 
     lines = [rule, line(cells[0]), rule, *map(line, cells[1:]), rule, ""]
     return "\n".join(lines)
