@@ -8,6 +8,7 @@ Usage::
     python -m benchmarks.run --suite speed ...               # benchmarks/bench_speed.py
     python -m benchmarks.run --suite scale ...               # benchmarks/bench_scale.py
     python -m benchmarks.run --suite gpu ...                 # benchmarks/bench_gpu.py
+    python -m benchmarks.run --suite sparse ...              # bench_sparse.py
     python -m benchmarks.run --suite tabular --help          # a suite's own options
 
 Every argument after ``--suite NAME`` goes to that suite's ``main(argv)``; each
@@ -22,11 +23,20 @@ from __future__ import annotations
 
 if __package__:  # python -m benchmarks.run
     from . import _common as common
-    from . import bench_gpu, bench_scale, bench_speed, selection, signals, tabular
+    from . import (
+        bench_gpu,
+        bench_scale,
+        bench_sparse,
+        bench_speed,
+        selection,
+        signals,
+        tabular,
+    )
 else:  # python benchmarks/run.py
     import _common as common
     import bench_gpu
     import bench_scale
+    import bench_sparse
     import bench_speed
     import selection
     import signals
@@ -39,6 +49,7 @@ SUITES = {
     "speed": bench_speed,
     "scale": bench_scale,
     "gpu": bench_gpu,
+    "sparse": bench_sparse,
 }
 
 

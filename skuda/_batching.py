@@ -80,6 +80,8 @@ def _to_tensor(a, dtype, device):
 
 
 def _to_device(X, device):
+    if isinstance(X, DeviceRows):  # e.g. the training rows of a validation split
+        return X
     if isinstance(X, RowSource):
         return DeviceRows(X, device)
     return _to_tensor(X, torch.float32, device)
@@ -263,8 +265,10 @@ def map_chunks(fn, X, size=INFERENCE_CHUNK):
 
     ``X`` may be a tensor or an array; ``fn`` returns a tensor or a tuple of
     tensors (concatenated element-wise). Bounds the memory of inference on
-    large domains; the caller chooses ``no_grad``/``inference_mode``.
+    large domains (rows densified per chunk, such as sparse ones, set a lower
+    ``chunk_limit``); the caller chooses ``no_grad``/``inference_mode``.
     """
+    size = min(size, getattr(X, "chunk_limit", size))
     out = None
     for start in range(0, len(X), size):
         part = fn(X[start : start + size])

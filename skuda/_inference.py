@@ -220,6 +220,7 @@ class InferenceMixin(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True  # densified per batch (skuda._sparse)
         tags.non_deterministic = False
         # ``transform`` returns the learned features (float32, like the network).
         tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ._rows import RowSource
+from ._sparse import SparseRows
 
 CONSTANT_STD = 1e-8
 """Standard deviations below this mark a constant feature, which is centred but
@@ -36,7 +37,9 @@ def moments(*arrays):
     *arrays : ndarray or RowSource
         One or more arrays with the same shape after axis 0; a
         :class:`~skuda._rows.RowSource` (tensor, memory map, Dataset) is read
-        in chunks, checked for NaN/inf on the way.
+        in chunks, checked for NaN/inf on the way; sparse rows
+        (:class:`~skuda._sparse.SparseRows`) give their statistics from their
+        non-zeros, merged after those of the dense arrays.
 
     Returns
     -------
@@ -47,10 +50,7 @@ def moments(*arrays):
     axes = (0, *range(2, len(arrays[0].shape)))
     step = max(1, CHUNK_VALUES // math.prod(arrays[0].shape[1:]))
     total = None
-    for chunk in _row_chunks(arrays, step):
-        mean = chunk.mean(axis=axes, keepdims=True, dtype=np.float64)[0]
-        var = chunk.var(axis=axes, keepdims=True, dtype=np.float64)[0]
-        part = (chunk.size // mean.size, mean, var)
+    for part in _parts(arrays, axes, step):
         total = part if total is None else _merge(total, part)
     for a in arrays:
         if isinstance(a, RowSource):
@@ -59,6 +59,18 @@ def moments(*arrays):
     std = np.sqrt(var)
     std[std < CONSTANT_STD] = 1.0
     return mean, std
+
+
+def _parts(arrays, axes, step):
+    """``(count, mean, var)`` of each chunk: dense rows first, then sparse ones."""
+    dense = [a for a in arrays if not isinstance(a, SparseRows)]
+    for chunk in _row_chunks(dense, step):
+        mean = chunk.mean(axis=axes, keepdims=True, dtype=np.float64)[0]
+        var = chunk.var(axis=axes, keepdims=True, dtype=np.float64)[0]
+        yield chunk.size // mean.size, mean, var
+    for a in arrays:  # from the non-zeros, never densified
+        if isinstance(a, SparseRows):
+            yield from a.moment_parts()
 
 
 def _row_chunks(arrays, step):

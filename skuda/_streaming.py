@@ -36,15 +36,19 @@ class DeviceRows:
 
     ``len``, ``shape`` and slicing (``rows[a:b]``, a tensor) work as for a
     tensor, so :func:`skuda._batching.map_chunks` and callbacks take either.
-    ``streams`` says how batches are drawn: by index (:meth:`take`, tensor
-    sources) or through a :class:`WindowStream` (out-of-core sources).
+    ``streams`` says how batches are drawn: by index (:meth:`take`: tensor
+    sources on the device, sparse sources gathered and densified on the
+    host) or through a :class:`WindowStream` (out-of-core sources).
     """
 
     def __init__(self, source, device):
         self.source = source
         self.device = torch.device(device)
-        self.streams = not source.in_memory
-        self.tensor = None if self.streams else source.on(self.device)
+        gathers = getattr(source, "gathers", False)
+        self.streams = not (source.in_memory or gathers)
+        self.tensor = source.on(self.device) if source.in_memory else None
+        if gathers:  # rows per chunk of map_chunks: bounded dense bytes
+            self.chunk_limit = source.chunk_limit()
         mean, scale = source.scaling or (None, None)
         self.mean, self.scale = mean, scale
         if mean is not None and not self.streams:
@@ -57,6 +61,8 @@ class DeviceRows:
         return len(self.source)
 
     def __getitem__(self, key):
+        if not isinstance(key, slice):  # row indices (held-out validation rows)
+            return self.subset(key)
         start, stop, step = key.indices(len(self))
         if step != 1:
             raise IndexError("DeviceRows takes contiguous slices only.")
@@ -67,8 +73,16 @@ class DeviceRows:
             return self._scaled(part)
         return self.load(self.source.read(start, stop))
 
+    def subset(self, index):
+        """Return the rows at ``index`` (ascending) as DeviceRows, scaled alike."""
+        rows = self.source.subset(torch.as_tensor(index).cpu().numpy())
+        rows.scaling, rows.checked = self.source.scaling, self.source.checked
+        return DeviceRows(rows, self.device)
+
     def take(self, index):
-        """Scaled rows at ``index`` (a long tensor on the device); tensor sources."""
+        """Scaled rows at ``index`` (a long tensor on the device); not streamed."""
+        if self.tensor is None:  # sparse rows, densified on the host
+            return self.load(self.source.take(index.cpu().numpy()))
         return self._scaled(self.tensor[index])
 
     def load(self, rows):

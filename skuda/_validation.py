@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from ._rows import is_row_source, row_source
+from ._sparse import SparseRows
 
 __all__ = [
     "UNLABELED",
@@ -75,9 +76,12 @@ def check_rows(estimator, X, *, name, reset, allow_nd=False, expected=None):
 
     Tensors, memory maps and Datasets are not copied: they come back as a
     source whose type, dtype and shape are checked now and whose values are
-    checked for NaN/inf as they are read (see :mod:`skuda._rows`). Everything
-    else is :func:`check_features`.
+    checked for NaN/inf as they are read (see :mod:`skuda._rows`). SciPy
+    sparse matrices and arrays become :class:`~skuda._sparse.SparseRows`
+    (CSR, values checked now). Everything else is :func:`check_features`.
     """
+    if sp.issparse(X):
+        X = SparseRows(X, name)
     if not is_row_source(X):
         return check_features(
             estimator, X, name=name, reset=reset, allow_nd=allow_nd, expected=expected
@@ -125,15 +129,10 @@ def _check_names(estimator, X, name, reset, against_source):
 
 
 def _reject_kind(X, name, allow_nd):
-    """Raise for input of the wrong kind: None, sparse, text, too many dims."""
+    """Raise for input of the wrong kind: None, text, too many dims."""
     if X is None:
         raise ValueError(
             f"{name} is None; expected an array of shape (n_samples, ...)."
-        )
-    if sp.issparse(X):
-        raise TypeError(
-            f"{name} is a sparse matrix. Sparse data was passed for {name}, but dense "
-            "data is required: skuda's networks take dense input (use X.toarray())."
         )
     dtype = getattr(X, "dtype", None)
     if dtype is not None and dtype.kind in "USc":
@@ -239,9 +238,11 @@ def split_stacked(X, y):
             "This estimator requires y to be passed, but the target y is None."
         )
     y = column_or_1d(_host(y), warn=True)
+    if sp.issparse(X):
+        X = SparseRows(X, "X")
     if is_row_source(X):  # split by row indices, without reading the rows
         X = row_source(X, "X")
-    elif not (hasattr(X, "iloc") or sp.issparse(X)):
+    elif not hasattr(X, "iloc"):
         _ndim(X, "X")  # a clear error for ragged rows
         X = np.asarray(X)
     n = n_rows(X)
@@ -344,8 +345,6 @@ def _take_rows(X, mask):
         return X.subset(np.flatnonzero(mask))
     if hasattr(X, "iloc"):
         return X.iloc[np.flatnonzero(mask)]
-    if sp.issparse(X):
-        return X[np.flatnonzero(mask)]
     return X[mask]
 
 

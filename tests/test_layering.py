@@ -30,6 +30,7 @@ BASE = {
     "_validation_split",
     "_rows",
     "_streaming",
+    "_sparse",
 }
 
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 from sklearn.exceptions import NotFittedError
 
@@ -76,12 +75,6 @@ def test_string_features_rejected(xy):
     obj[0, 0] = "abc"
     with pytest.raises(ValueError, match="could not convert"):
         DANNClassifier(**FAST).fit(obj, ys, Xt)
-
-
-def test_sparse_rejected_clearly(xy):
-    Xs, ys, Xt = xy
-    with pytest.raises(TypeError, match="sparse"):
-        DANNClassifier(**FAST).fit(sp.csr_matrix(Xs), ys, Xt)
 
 
 def test_stacked_without_target_rows_warns_and_trains_source_only(xy):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 
+from .._sparse import sparse_matrix
 from ._base import _DAScorer
 
 
@@ -53,10 +55,13 @@ class ReverseValidationScorer(_DAScorer):
 
 def _stack(X_lab, y_lab, X_unlab):
     """Build the stacked form of labelled and unlabelled rows (works for Pipelines)."""
+    sparse = [sparse_matrix(X_lab), sparse_matrix(X_unlab)]
     if hasattr(X_lab, "iloc"):
         import pandas as pd
 
         X = pd.concat([X_lab, X_unlab], ignore_index=True)
+    elif None not in sparse:  # the stacked split gives sparse rows as SparseRows
+        X = sp.vstack(sparse, format="csr")
     else:
         X = np.concatenate([np.asarray(X_lab), np.asarray(X_unlab)])
     y = np.concatenate(
