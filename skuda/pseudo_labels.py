@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["centroid_pseudo_labels", "em_class_prior"]
+__all__ = ["centroid_pseudo_labels", "em_class_prior", "shrink_prior"]
 
 
 def centroid_pseudo_labels(
