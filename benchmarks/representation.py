@@ -58,14 +58,7 @@ def prepare(data, l2):
     """Return ``data`` with L2-normalised rows when ``l2`` (per row: no leak)."""
     if not l2:
         return data
-    norm = Normalizer("l2")
-    X_tgt = norm.transform(data.X_tgt)
-    same = data.X_test is data.X_tgt
-    return data._replace(
-        X_src=norm.transform(data.X_src),
-        X_tgt=X_tgt,
-        X_test=X_tgt if same else norm.transform(data.X_test),
-    )
+    return common.transform_inputs(data, Normalizer("l2").transform)
 
 
 def main(argv=None):
@@ -81,12 +74,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = args.results / "representation.csv"
+    done = set()
+    if out.exists():  # resume: skip the fits already written
+        rows = common.read_rows(out, COLUMNS)
+        done = {(r["task"], r["method"], r["representation"], r["seed"]) for r in rows}
     for seed in args.seeds:
         for name in args.datasets:
             for task in DATASETS[name][1]:
-                raw = common.load_task(task)
+                raw = None
                 for rep in args.representations:
+                    if (task, args.method, rep, seed) in done:
+                        continue
                     l2, scaling = REPRESENTATIONS[rep]
+                    raw = common.load_task(task) if raw is None else raw
                     data = prepare(raw, l2)
                     clf = make(args.method, seed, False, {"input_scaling": scaling})
                     t0 = time.perf_counter()
