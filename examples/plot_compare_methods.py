@@ -59,9 +59,7 @@ estimators = {
     "MCC": skuda.MCCClassifier(max_epochs=30, **common),
     "CDAN+E": skuda.CDANClassifier(max_epochs=30, **common),
     "Deep CORAL": skuda.DeepCORALClassifier(max_epochs=30, **common),
-    "DAN (MMD)": skuda.DeepCORALClassifier(
-        discrepancy="mmd", max_epochs=30, **common
-    ),
+    "DAN (MMD)": skuda.DeepCORALClassifier(discrepancy="mmd", max_epochs=30, **common),
 }
 
 accuracy, seconds = {}, {}
