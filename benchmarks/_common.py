@@ -130,13 +130,20 @@ def log_spectra(data):
 
     The :class:`~skuda.preprocessing.FFTMagnitude` is fitted on the source rows.
     """
-    fft = FFTMagnitude(log=True).fit(data.X_src)
-    X_tgt = fft.transform(data.X_tgt)
+    return transform_inputs(data, FFTMagnitude(log=True).fit(data.X_src).transform)
+
+
+def transform_inputs(data, transform):
+    """Return ``data`` with ``transform`` applied to each of its input arrays.
+
+    ``X_test`` stays the same object as ``X_tgt`` when it was (transductive).
+    """
+    X_tgt = transform(data.X_tgt)
     same = data.X_test is data.X_tgt
     return data._replace(
-        X_src=fft.transform(data.X_src),
+        X_src=transform(data.X_src),
         X_tgt=X_tgt,
-        X_test=X_tgt if same else fft.transform(data.X_test),
+        X_test=X_tgt if same else transform(data.X_test),
     )
 
 

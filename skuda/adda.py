@@ -144,6 +144,17 @@ class ADDAClassifier(TwoPhaseDAClassifier):
     discriminator_hidden_layer_sizes : tuple of int, default=(500, 500)
         Hidden widths of the domain discriminator (ReLU; one output logit), as
         in the paper; ``()`` gives a linear discriminator.
+    collapse_guard : float in [0, 1] or None, default=0.5
+        Label-free guard against a collapsed target encoder, checked once after
+        adaptation: when the effective number of classes predicted for the
+        target rows (the exponential of the entropy of the predicted-class
+        histogram) by the adapted target encoder is below ``collapse_guard``
+        times that of the source encoder on the same rows, or when every
+        target row gets one class but not from the source encoder, the target
+        encoder is reset to the source encoder (predictions become the source
+        model's), ``collapse_restored_`` is set and a
+        :class:`~skuda.CollapseWarning` is issued. No target label is read.
+        0 keeps only the one-class rule; None switches the guard off.
     [shared parameters]
 
     Attributes
@@ -171,16 +182,22 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         and, with ``validation_fraction``, ``valid_loss`` and ``valid_acc``
         per epoch); a copy of the source estimator's history when
         ``source_estimator`` is given (None for a module pair).
+    collapse_ratio_ : float or None
+        Effective number of target classes predicted by the adapted encoder
+        divided by the source encoder's (see ``collapse_guard``); None when
+        no adaptation ran.
+    collapse_restored_ : bool
+        True when ``collapse_guard`` fired and the source encoder was restored.
     source_encoder_, target_encoder_, classifier_, discriminator_ : torch.nn.Module
         The four networks (views into ``net_.module_``).
 
     Warns
     -----
     CollapseWarning
-        When every target row is predicted as the same class after fit although
-        the source has several classes: the target encoder has probably
-        collapsed (ADDA's known failure mode; lower ``adapt_lr`` or
-        ``max_epochs``).
+        When ``collapse_guard`` restores the source encoder, or when every
+        target row is predicted as the same class after fit although the
+        source has several classes: the target encoder has probably collapsed
+        (ADDA's known failure mode; lower ``adapt_lr`` or ``max_epochs``).
 
     Notes
     -----
@@ -219,6 +236,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         "adapt_betas": [tuple, list],
         "discriminator_hidden_layer_sizes": [tuple, list],
         "discriminator": [torch.nn.Module, None],
+        "collapse_guard": [Interval(Real, 0, 1, closed="both"), None],
     }
 
     def __init__(
@@ -231,6 +249,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         adapt_lr=1e-3,
         adapt_betas=(0.5, 0.999),
         discriminator_hidden_layer_sizes=(500, 500),
+        collapse_guard=0.5,
         hidden_layer_sizes=(256,),
         dropout=0.1,
         batch_norm=True,
@@ -273,6 +292,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         if self.discriminator is None:  # fail before the source phase, not after
             self._discriminator_sizes()
         data = DomainData(X_src, y_idx, X_tgt, device=self.device_)
+        self.collapse_ratio_, self.collapse_restored_ = None, False
         if reuse:
             net = self._continue_net(lr_schedule="constant")
         else:
@@ -291,7 +311,8 @@ class ADDAClassifier(TwoPhaseDAClassifier):
                 net.initialize()
             return net
         self._fit_net(net, data)
-        self._warn_if_collapsed(net, data.X_tgt)
+        if not self.interrupted_:
+            self._guard_collapse(net, data.X_tgt)
         return net
 
     def _source_modules(self, data, batch_seed):
@@ -334,20 +355,49 @@ class ADDAClassifier(TwoPhaseDAClassifier):
             params["optimizer__betas"] = _check_betas(self.adapt_betas)
         return params
 
-    def _warn_if_collapsed(self, net, X_tgt):
-        # Source labels have >= 2 classes (validated), so one predicted class
-        # for every target row is the obvious form of collapse.
+    def _guard_collapse(self, net, X_tgt):
+        """Restore the source encoder when the adapted predictions degenerate.
+
+        Label-free: compares the effective number of predicted classes on the
+        target rows (see :func:`_effective_classes`) of the two encoders.
+        """
         module = net.module_
         module.eval()
         with torch.inference_mode():
-            pred = map_chunks(
+            adapted = map_chunks(
                 lambda xb: module.head(module.target_encoder(xb)).argmax(dim=1), X_tgt
             )
-        if len(pred) > 1 and bool((pred == pred[0]).all()):
-            cls = self.classes_[int(pred[0])]
+            source = map_chunks(
+                lambda xb: module.head(module.encoder(xb)).argmax(dim=1), X_tgt
+            )
+        n_classes = len(self.classes_)
+        n_adapted = _effective_classes(adapted, n_classes)
+        n_source = _effective_classes(source, n_classes)
+        self.collapse_ratio_ = n_adapted / n_source
+        guard = self.collapse_guard
+        one_class = len(adapted) > 1 and bool((adapted == adapted[0]).all())
+        if guard is not None and (
+            self.collapse_ratio_ < guard or (one_class and n_source > 1.0)
+        ):
+            module.target_encoder.load_state_dict(module.encoder.state_dict())
+            self.collapse_restored_ = True
+            warnings.warn(
+                f"ADDA's target encoder collapsed: its target predictions use "
+                f"{n_adapted:.2f} classes (effective number) against the source "
+                f"encoder's {n_source:.2f}, below collapse_guard={guard}; the "
+                "source encoder was restored (predictions are the source "
+                "model's). Lower adapt_lr or max_epochs, or check the inputs' "
+                "scale; collapse_guard=None keeps the adapted encoder.",
+                CollapseWarning,
+                stacklevel=user_stacklevel(),
+            )
+        elif one_class:
+            # Source labels have >= 2 classes (validated): one predicted class
+            # for every target row is the obvious form of collapse.
+            cls = self.classes_[int(adapted[0])]
             warnings.warn(
                 f"ADDA's target encoder collapsed: every target row is predicted as "
-                f"class {cls!r} although the source has {len(self.classes_)} "
+                f"class {cls!r} although the source has {n_classes} "
                 "classes. Lower adapt_lr or max_epochs, or check the inputs' scale.",
                 CollapseWarning,
                 stacklevel=user_stacklevel(),
@@ -377,6 +427,13 @@ class ADDAClassifier(TwoPhaseDAClassifier):
     def discriminator_(self):
         """The domain discriminator of the adaptation phase (torch module)."""
         return self.net_.module_.discriminator
+
+
+def _effective_classes(pred, n_classes):
+    """``exp`` of the entropy of the predicted-class histogram (1 to n_classes)."""
+    freq = torch.bincount(pred.reshape(-1).cpu(), minlength=n_classes).double()
+    freq = freq[freq > 0] / freq.sum()
+    return float(torch.exp(-(freq * freq.log()).sum()))
 
 
 def _check_source_shape(source, input_shape):

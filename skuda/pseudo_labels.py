@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["centroid_pseudo_labels", "em_class_prior"]
+__all__ = ["centroid_pseudo_labels", "em_class_prior", "shrink_prior"]
 
 
 def centroid_pseudo_labels(
@@ -98,3 +98,30 @@ def em_class_prior(proba, source_prior=None, *, n_iter=200, tol=1e-8, floor=1e-3
             break
     prior = np.maximum(prior, floor)
     return prior / prior.sum()
+
+
+def shrink_prior(prior, shrinkage):
+    """Shrink estimated class proportions towards uniform.
+
+    ``(1 - shrinkage) * prior + shrinkage / n_classes``: a James-Stein-style
+    guard against an estimate that is too extreme, e.g. EM run on a source
+    model that is miscalibrated on a drifted target, where it can drive a
+    present class to ~0 (and a diversity term pulling towards that estimate
+    then starves the class). Every class keeps at least
+    ``shrinkage / n_classes``.
+
+    Parameters
+    ----------
+    prior : array-like of shape (n_classes,)
+        Class proportions summing to 1.
+    shrinkage : float in [0, 1]
+        0 returns ``prior``; 1 returns uniform proportions.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+    """
+    prior = np.asarray(prior, dtype=np.float64)
+    if not 0.0 <= shrinkage <= 1.0:
+        raise ValueError(f"shrinkage must be in [0, 1]; got {shrinkage!r}.")
+    return (1.0 - shrinkage) * prior + shrinkage / len(prior)

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-from skuda import SourceOnlyClassifier
+from skuda import CollapseWarning, SourceOnlyClassifier
 from skuda.adda import ADDAClassifier, _ADDANet
 from skuda.datasets import load_domain, make_shifted_blobs
 
@@ -223,6 +223,54 @@ def test_collapse_warning(blobs, source_model):
     clf = ADDAClassifier(source_model, max_epochs=1, random_state=0, device="cpu")
     with pytest.warns(UserWarning, match="collapsed"):
         clf.fit(Xs, ys, Xt)
+
+
+class _Collapse(Callback):
+    """Zeroes the target encoder after every adaptation epoch: a forced collapse.
+
+    With all its weights zero the encoder maps every row to the same features,
+    so every target row gets the same class.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if isinstance(net, _ADDANet):
+            with torch.no_grad():
+                for param in net.module_.target_encoder.parameters():
+                    param.zero_()
+
+
+def test_collapse_guard_restores_source_encoder(blobs):
+    Xs, ys, Xt, _ = blobs
+    source_model = SourceOnlyClassifier(max_epochs=20, random_state=0, device="cpu")
+    source_model.fit(Xs, ys, Xt)
+    assert len(np.unique(source_model.predict(Xt))) == 3  # a non-degenerate source
+    clf = ADDAClassifier(
+        source_model, max_epochs=2, random_state=0, device="cpu",
+        collapse_guard=0.9, callbacks=[("collapse", _Collapse())],
+    )  # fmt: skip
+    with pytest.warns(CollapseWarning, match="source encoder was restored"):
+        clf.fit(Xs, ys, Xt)
+    assert clf.collapse_restored_ and clf.collapse_ratio_ < 0.9  # the ratio rule
+    assert _same(_state(clf.target_encoder_), _state(clf.source_encoder_))
+    np.testing.assert_array_equal(clf.predict(Xt), source_model.predict(Xt))
+    # Switched off, the collapsed encoder is kept (and the old warning says so).
+    off = copy.deepcopy(clf).set_params(collapse_guard=None)
+    with pytest.warns(CollapseWarning, match="every target row"):
+        off.fit(Xs, ys, Xt)
+    assert not off.collapse_restored_ and len(np.unique(off.predict(Xt))) == 1
+    # collapse_guard=0: the ratio rule never fires, the one-class rule does.
+    zero = copy.deepcopy(clf).set_params(collapse_guard=0.0)
+    with pytest.warns(CollapseWarning, match="source encoder was restored"):
+        zero.fit(Xs, ys, Xt)
+    assert zero.collapse_restored_
+
+
+def test_collapse_guard_quiet_on_normal_fit(blobs, source_model):
+    Xs, ys, Xt, _ = blobs
+    clf = ADDAClassifier(source_model, max_epochs=2, random_state=0, device="cpu")
+    clf.fit(Xs, ys, Xt)
+    assert not clf.collapse_restored_ and clf.collapse_ratio_ > 0.5
+    assert not _same(_state(clf.target_encoder_), _state(clf.source_encoder_))
 
 
 def test_no_collapse_warning_on_normal_fit(blobs):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from skuda.pseudo_labels import centroid_pseudo_labels, em_class_prior
+from skuda.pseudo_labels import centroid_pseudo_labels, em_class_prior, shrink_prior
 
 
 def test_pseudo_labels_recover_separated_clusters():
@@ -61,3 +61,15 @@ def test_em_class_prior_keeps_a_floor():
     proba = np.array([[1.0, 0.0], [1.0, 0.0]])
     prior = em_class_prior(proba, floor=0.01)
     assert prior[1] > 0 and prior.sum() == pytest.approx(1.0)
+
+
+def test_shrink_prior_mixes_with_uniform_and_keeps_a_floor():
+    prior = np.array([0.97, 0.029, 0.001])
+    np.testing.assert_allclose(shrink_prior(prior, 0.0), prior)
+    np.testing.assert_allclose(shrink_prior(prior, 1.0), np.full(3, 1 / 3))
+    half = shrink_prior(prior, 0.5)
+    np.testing.assert_allclose(half, 0.5 * prior + 0.5 / 3)
+    assert half.sum() == pytest.approx(1.0) and half.min() >= 0.5 / 3
+    assert prior[2] == 0.001  # the input is not modified
+    with pytest.raises(ValueError, match="shrinkage"):
+        shrink_prior(prior, 1.5)

@@ -334,5 +334,11 @@ def test_prior_diversity_helps_under_a_pure_label_shift():
         assert scores["prior"] > scores["uniform"], (seed, scores)
     prior = clf.net_.target_prior_.numpy()
     assert prior.sum() == pytest.approx(1.0, abs=1e-5) and prior.argmax() == 0
+    # Shrinkage keeps every class at >= prior_shrinkage / n_classes.
+    shrunk = clone(clf).set_params(prior_shrinkage=0.6).fit(Xs, ys, Xt[keep])
+    expected = 0.4 * prior + 0.6 / 3
+    np.testing.assert_allclose(shrunk.net_.target_prior_.numpy(), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="prior_shrinkage"):
+        clone(clf).set_params(prior_shrinkage=-0.1).fit(Xs, ys, Xt)
     with pytest.raises(ValueError, match="diversity"):
         SHOTAdapter(diversity="balanced").fit(Xs, ys, Xt)

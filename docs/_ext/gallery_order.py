@@ -11,6 +11,7 @@ ORDER = (
     "plot_shot_source_free.py",
     "plot_skorch_source_free.py",
     "plot_signals.py",
+    "plot_compare_methods.py",
 )
 
 
