@@ -250,6 +250,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         head=None,
         discriminator=None,
         validation_fraction=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())
 
@@ -271,7 +272,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
     def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
         if self.discriminator is None:  # fail before the source phase, not after
             self._discriminator_sizes()
-        data = DomainData(X_src, y_idx, X_tgt, device=self.device_)
+        data = self._domain_data(X_src, y_idx, X_tgt)
         if reuse:
             net = self._continue_net(lr_schedule="constant")
         else:

@@ -29,11 +29,11 @@ class _AlignmentNet(DANet):
     def batch_loss(self, batch, p):
         net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
         if xt is None:  # no target rows: plain source training
-            return {"task_loss": self.criterion_(net(xs), ys)}
+            return {"task_loss": self.task_loss(net(xs), batch)}
         n_src = len(xs)
         z = net.encoder(torch.cat([xs, xt])).flatten(1)
         logits = net.head(z)
-        task = self.criterion_(logits[:n_src], ys)
+        task = self.task_loss(logits[:n_src], batch)
         aligned = logits if self.align == "logits" else z
         gap = _DISCREPANCIES[self.discrepancy](aligned[:n_src], aligned[n_src:])
         return {"task_loss": task, f"{self.discrepancy}_loss": self.weight * gap}
@@ -135,6 +135,7 @@ class DeepCORALClassifier(BaseDAClassifier):
         head=None,
         validation_fraction=None,
         mixed_precision=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())
 

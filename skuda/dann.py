@@ -27,10 +27,10 @@ class _DANNNet(DANet):
     def batch_loss(self, batch, p):
         net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
         if xt is None:  # no target rows: plain source training
-            return {"task_loss": self.criterion_(net(xs), ys)}
+            return {"task_loss": self.task_loss(net(xs), batch)}
         n_src = len(xs)
         z = net.encoder(torch.cat([xs, xt]))
-        task = self.criterion_(net.head(z[:n_src]), ys)
+        task = self.task_loss(net.head(z[:n_src]), batch)
         coeff = adversarial_weight(self.adv_weight, self.adv_schedule, p)
         domain_logits = net.discriminator(grad_reverse(z, coeff)).reshape(-1)
         domain = domain_adversarial_loss(domain_logits, n_src)
@@ -152,6 +152,7 @@ class DANNClassifier(BaseDAClassifier):
         head=None,
         discriminator=None,
         validation_fraction=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())
 
