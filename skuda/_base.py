@@ -207,6 +207,7 @@ class BaseDAClassifier(
         if d is not None:
             d = check_domains(d, n_src)
         labels, self._row_domains = encode_domains(d)
+        self._previous_domains = self.__dict__.pop("source_domains_", None)
         if labels is not None:
             self.source_domains_ = labels
 
@@ -431,6 +432,15 @@ class BaseDAClassifier(
                 "warm_start=True needs the same classes and input shape as the "
                 f"previous fit; got classes {classes} and shape {input_shape}, "
                 f"previously {self.classes_} and {self.input_shape_}."
+            )
+        before = getattr(self, "_previous_domains", None)
+        now = getattr(self, "source_domains_", None)
+        if (before is None) != (now is None) or (
+            now is not None and not np.array_equal(before, now)
+        ):
+            raise ValueError(
+                "warm_start=True needs the same source domains (domains=) as the "
+                f"previous fit; got {now}, previously {before}."
             )
         return True
 
