@@ -24,8 +24,7 @@ def as_1d(values, name, n_expected, what):
         values = column_or_1d(values, warn=False)
     except ValueError:
         raise ValueError(
-            f"{name} must be 1-D (one value per {what}); got shape "
-            f"{np.shape(values)}."
+            f"{name} must be 1-D (one value per {what}); got shape {np.shape(values)}."
         ) from None
     if len(values) != n_expected:
         raise ValueError(
@@ -59,7 +58,7 @@ def check_sample_weight(sample_weight, n_rows, *, what="source row"):
 
 
 def source_part(values, is_target):
-    """The entries of the source rows of a stacked per-row array (or None)."""
+    """Return the source rows' entries of a stacked per-row array (or None)."""
     return None if values is None else values[~is_target]
 
 

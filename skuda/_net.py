@@ -91,7 +91,7 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         raise NotImplementedError
 
     def task_loss(self, logits, batch):
-        """The criterion on the source rows of ``batch`` (``logits`` theirs).
+        """Return the criterion on the source rows of ``batch`` (``logits`` theirs).
 
         Without weights (``batch.ws`` None) this is ``criterion_(logits, ys)``.
         With weights it is the weighted mean of the per-row criterion over the

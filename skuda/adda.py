@@ -11,7 +11,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import store_parameters, user_stacklevel
-from ._batching import DomainData, map_chunks
+from ._batching import map_chunks
 from ._docs import shared_parameters
 from ._net import DANet
 from ._network import build_discriminator, check_sizes, output_size

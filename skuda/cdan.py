@@ -57,7 +57,7 @@ class _CDANNet(DANet):
         self.entropy = entropy
 
     def batch_loss(self, batch, p):
-        net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
+        net, xs, xt = self.module_, batch.xs, batch.xt
         if xt is None:  # no target rows: plain source training
             return {"task_loss": self.task_loss(net(xs), batch)}
         n_src = len(xs)

@@ -39,7 +39,7 @@ class _DANNNet(DANet):
         self.n_source_domains = n_source_domains
 
     def batch_loss(self, batch, p):
-        net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
+        net, xs, xt = self.module_, batch.xs, batch.xt
         if xt is None:  # no target rows: plain source training
             return {"task_loss": self.task_loss(net(xs), batch)}
         n_src = len(xs)

@@ -22,7 +22,7 @@ class _MCCNet(DANet):
         self.temperature = temperature
 
     def batch_loss(self, batch, p):
-        net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
+        net, xs, xt = self.module_, batch.xs, batch.xt
         if xt is None:  # no target rows: plain source training
             return {"task_loss": self.task_loss(net(xs), batch)}
         logits = net(torch.cat([xs, xt]))  # one pass: batch norm sees both domains

@@ -62,9 +62,7 @@ class DomainDiscriminator(nn.Sequential):
         n_domains: int = 2,
     ):
         n_out = 1 if n_domains == 2 else n_domains
-        super().__init__(
-            *_mlp_logits(in_features, hidden_layer_sizes, n_out, dropout)
-        )
+        super().__init__(*_mlp_logits(in_features, hidden_layer_sizes, n_out, dropout))
 
 
 class WeightNormLinear(nn.Module):
