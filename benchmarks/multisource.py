@@ -132,22 +132,9 @@ def run(datasets, seeds, out):
             for seed in seeds:
                 for method, setting, X, y, domains in fits(sources):
                     clf = make_estimator(dataset, method, seed)
-                    t0 = time.perf_counter()
-                    clf.fit(X, y, X_tgt, domains=domains)
-                    pred = clf.predict(X_test)
-                    r = dict(
-                        dataset=dataset,
-                        target=target,
-                        method=method,
-                        setting=setting,
-                        seed=seed,
-                        accuracy=100 * accuracy_score(y_test, pred),
-                        macro_f1=100 * f1_score(y_test, pred, average="macro"),
-                        im_score=information_maximization_score(
-                            clf.predict_proba(X_tgt)
-                        ),
-                        seconds=time.perf_counter() - t0,
-                    )
+                    r = {"dataset": dataset, "target": target, "method": method}
+                    r.update(setting=setting, seed=seed)
+                    r.update(_measure(clf, (X, y, X_tgt, domains), X_test, y_test))
                     common.append_row(out, COLUMNS, r, new=not rows)
                     rows.append(r)
                     print(
@@ -156,6 +143,21 @@ def run(datasets, seeds, out):
                         flush=True,
                     )
     return rows
+
+
+def _measure(clf, fit_args, X_test, y_test):
+    """Fit ``clf`` on ``(X, y, X_tgt, domains)``; its scores and fit seconds."""
+    X, y, X_tgt, domains = fit_args
+    t0 = time.perf_counter()
+    clf.fit(X, y, X_tgt, domains=domains)
+    seconds = time.perf_counter() - t0
+    pred = clf.predict(X_test)
+    return {
+        "accuracy": 100 * accuracy_score(y_test, pred),
+        "macro_f1": 100 * f1_score(y_test, pred, average="macro"),
+        "im_score": information_maximization_score(clf.predict_proba(X_tgt)),
+        "seconds": seconds,
+    }
 
 
 def summary(rows):

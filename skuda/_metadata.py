@@ -107,26 +107,19 @@ def class_weights(class_weight, classes, y_idx):
 def check_domains(domains, n_rows, *, what="source row"):
     """Validate ``domains``: one domain label per row, none missing.
 
-    Returns the labels as a 1-D array. A pandas categorical declaring a
-    domain that no row has is an error (drop unused categories first).
+    Returns the labels as a 1-D array. The domains are the labels that rows
+    have: a pandas categorical's unused categories are not domains (a
+    cross-validation fold may lack a declared domain), so no domain, and no
+    output of DANN's discriminator, is ever without rows.
     """
-    declared = getattr(getattr(domains, "cat", None), "categories", None)
-    if declared is None:
-        declared = getattr(domains, "categories", None)  # a pandas Categorical
-    d = as_1d(np.asarray(domains, dtype=object) if declared is not None else domains,
-              "domains", n_rows, what)  # fmt: skip
+    if hasattr(domains, "cat") or hasattr(domains, "categories"):
+        domains = np.asarray(domains, dtype=object)  # the values, not the codes
+    d = as_1d(domains, "domains", n_rows, what)
     if _has_missing(d):
         raise ValueError(
             "domains contains missing values (NaN or None); give every row a "
             "domain label."
         )
-    if declared is not None:
-        empty = [c for c in declared if c not in set(d.tolist())]
-        if empty:
-            raise ValueError(
-                f"domains declares the domains {empty!r} (categories), which have "
-                "no rows; drop them (e.g. .cat.remove_unused_categories())."
-            )
     return d
 
 
