@@ -185,7 +185,10 @@ def table(rows):
     """Markdown table: target accuracy (mean ± std over seeds) per task and method."""
     stats = summary(rows)
     cols = ["best single (oracle)", "single chosen by IM", "concat", "multiclass"]
-    tasks = sorted({k[:3] for k in stats}, key=lambda k: (k[0], k[2], k[1]))
+    order = ["source_only", "dann"]
+    tasks = sorted(
+        {k[:3] for k in stats}, key=lambda k: (k[0], k[1], order.index(k[2]))
+    )
     body = []
     for dataset, target, method in tasks:
         seeds = [v for k, v in stats.items() if k[:3] == (dataset, target, method)]
