@@ -177,3 +177,14 @@ def test_grid_search_scores_leave_one_domain_out_but_not_leave_one_group_out(
         bad.fit(X, y, groups=groups)
     assert np.all(np.isnan(bad.cv_results_["mean_test_score"]))
     assert any("LeaveOneDomainOut" in str(w.message) for w in caught)
+
+
+def test_multi_source_dann_saves_and_loads(three_sources, tmp_path):
+    from skuda.persistence import load, save
+
+    Xs, ys, Xt, domains = three_sources
+    clf = DANNClassifier(max_epochs=1, random_state=0).fit(Xs, ys, Xt, domains=domains)
+    save(clf, tmp_path / "model")
+    again = load(tmp_path / "model")
+    np.testing.assert_array_equal(again.source_domains_, clf.source_domains_)
+    np.testing.assert_array_equal(again.predict_proba(Xt), clf.predict_proba(Xt))
