@@ -5,6 +5,7 @@ Usage::
     python -m benchmarks.run --suite tabular [--quick] ...   # benchmarks/tabular.py
     python -m benchmarks.run --suite signals ...             # benchmarks/signals.py
     python -m benchmarks.run --suite selection ...           # benchmarks/selection.py
+    python -m benchmarks.run --suite multisource ...         # benchmarks/multisource.py
     python -m benchmarks.run --suite speed ...               # benchmarks/bench_speed.py
     python -m benchmarks.run --suite scale ...               # benchmarks/bench_scale.py
     python -m benchmarks.run --suite gpu ...                 # benchmarks/bench_gpu.py
@@ -28,6 +29,7 @@ if __package__:  # python -m benchmarks.run
         bench_scale,
         bench_sparse,
         bench_speed,
+        multisource,
         selection,
         signals,
         tabular,
@@ -38,6 +40,7 @@ else:  # python benchmarks/run.py
     import bench_scale
     import bench_sparse
     import bench_speed
+    import multisource
     import selection
     import signals
     import tabular
@@ -46,6 +49,7 @@ SUITES = {
     "tabular": tabular,
     "signals": signals,
     "selection": selection,
+    "multisource": multisource,
     "speed": bench_speed,
     "scale": bench_scale,
     "gpu": bench_gpu,

@@ -10,6 +10,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import column_or_1d
 from torch import nn
 
 from ._batching import DomainData
@@ -17,6 +18,13 @@ from ._building import _OPTIMIZERS, NetBuildingMixin
 from ._device import autocast_dtype, draw_seeds, resolve_device, seeded
 from ._distributed import accelerator_device, agree_on_seeds
 from ._inference import InferenceMixin
+from ._metadata import (
+    check_domains,
+    check_sample_weight,
+    encode_domains,
+    row_weights,
+    source_part,
+)
 from ._scaling import float32_moments, scale_rows
 from ._user_callbacks import (
     check_fit_callbacks,
@@ -28,6 +36,7 @@ from ._validation import (
     as_signals,
     check_rows,
     check_source_labels,
+    is_unlabeled,
     n_rows,
     split_stacked,
 )
@@ -78,10 +87,11 @@ class BaseDAClassifier(
         "warm_start": ["boolean"],
         "input_scaling": [StrOptions({"pooled", "domain"}), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     # -- fitting -----------------------------------------------------------------
-    def fit(self, X, y=None, X_tgt=None):
+    def fit(self, X, y=None, X_tgt=None, *, sample_weight=None, domains=None):
         """Fit on labelled source rows and unlabelled target rows.
 
         The fitted state is replaced atomically: if ``fit`` raises (bad input,
@@ -101,6 +111,21 @@ class BaseDAClassifier(
             ``-1`` marks the unlabelled target rows.
         X_tgt : array-like of shape (n_target, n_features), default=None
             Unlabelled target rows (three-argument form).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row of ``X`` (one per source row in the
+            three-argument form, one per stacked row in the stacked form, where
+            the target rows' weights are checked and not used). The label loss
+            of each batch becomes the weighted mean ``sum(w l) / sum(w)`` over
+            its source rows (times ``class_weight``); a weight of 0 removes a
+            row from the label loss. Routed by scikit-learn's metadata routing
+            (``set_fit_request(sample_weight=True)``).
+        domains : array-like of shape (n_samples,), default=None
+            The source domain of each row of ``X`` (any hashable labels, e.g.
+            subject or site ids; the stacked form's target rows need a
+            non-missing label too, which is not used). Methods with a
+            multi-source loss use it (:class:`~skuda.DANNClassifier`'s
+            multi-class discriminator); the others pool the sources. The
+            source domain labels become ``source_domains_``.
 
         Returns
         -------
@@ -112,6 +137,7 @@ class BaseDAClassifier(
         scratch.__dict__.update(self.__dict__)
         scratch.interrupted_ = False
         scratch._interruption = None
+        scratch._metadata = {"sample_weight": sample_weight, "domains": domains}
         scratch._fit(X, y, X_tgt)
         params = self.get_params(deep=False)
         old, new = _fitted_names(self, params), _fitted_names(scratch, params)
@@ -136,6 +162,7 @@ class BaseDAClassifier(
         if X_tgt is None:
             names = _STACKED
             X_src, y_src, X_tgt = split_stacked(X, y)
+            self._stacked_metadata(y)
             if X_tgt is None and self._requires_target:
                 warnings.warn(
                     f"{type(self).__name__}.fit got no target rows (no label -1 in "
@@ -151,19 +178,67 @@ class BaseDAClassifier(
                 )
         return self._fit_domains(X_src, y_src, X_tgt, names)
 
-    def fit_transform(self, X, y=None, X_tgt=None):
+    def _stacked_metadata(self, y):
+        """Check the stacked form's per-row metadata; keep the source rows' part."""
+        meta = getattr(self, "_metadata", {})
+        if all(v is None for v in meta.values()):
+            return
+        y = column_or_1d(y, warn=False)
+        is_target = is_unlabeled(y)
+        w, d = meta.get("sample_weight"), meta.get("domains")
+        if w is not None:
+            w = check_sample_weight(w, len(y), what="row")
+        if d is not None:
+            d = check_domains(d, len(y), what="row")
+        self._metadata = {
+            "sample_weight": source_part(w, is_target),
+            "domains": source_part(d, is_target),
+        }
+
+    def _source_metadata(self, y_idx, classes):
+        """Set the row weights and source domain codes of this fit (or None).
+
+        Also sets ``source_domains_`` when ``domains`` were given.
+        """
+        meta = getattr(self, "_metadata", {})
+        n_src = len(y_idx)
+        w, d = meta.get("sample_weight"), meta.get("domains")
+        if w is not None:
+            w = check_sample_weight(w, n_src)
+        self._row_weights = row_weights(w, self.class_weight, classes, y_idx)
+        if d is not None:
+            d = check_domains(d, n_src)
+        labels, self._row_domains = encode_domains(d)
+        self._previous_domains = self.__dict__.pop("source_domains_", None)
+        if labels is not None:
+            self.source_domains_ = labels
+
+    def _domain_data(self, X_src, y_idx, X_tgt):
+        """:class:`DomainData` of this fit, with its row weights and domains."""
+        return DomainData(
+            X_src,
+            y_idx,
+            X_tgt,
+            device=self.device_,
+            w_src=None if X_src is None else self._row_weights,
+            d_src=None if X_src is None else self._row_domains,
+        )
+
+    def fit_transform(self, X, y=None, X_tgt=None, **fit_params):
         """Fit (either form), then return the learned features of the rows of ``X``.
 
         Parameters
         ----------
         X, y, X_tgt
             As for :meth:`fit`.
+        **fit_params : dict
+            ``sample_weight`` and ``domains``, as for :meth:`fit`.
 
         Returns
         -------
         ndarray of shape (n_samples, n_learned_features)
         """
-        return self.fit(X, y, X_tgt).transform(X)
+        return self.fit(X, y, X_tgt, **fit_params).transform(X)
 
     def set_params(self, **params):
         """Set parameters; also skorch's ``callbacks__<name>__<param>`` routing.
@@ -260,6 +335,7 @@ class BaseDAClassifier(
         if not self._requires_target:
             X_tgt = None
         classes, y_idx = np.unique(y_src, return_inverse=True)
+        self._source_metadata(y_idx, classes)
         reuse = self._can_warm_start(classes, X_src.shape[1:])
         self.classes_ = classes
         self.input_shape_ = X_src.shape[1:]
@@ -332,7 +408,7 @@ class BaseDAClassifier(
         ``y_idx`` the labels as indices into ``classes_``. Returns the trained
         net, stored as ``net_``. Methods with several phases override this.
         """
-        data = DomainData(X_src, y_idx, X_tgt, device=self.device_)
+        data = self._domain_data(X_src, y_idx, X_tgt)
         if reuse:
             net = self._continue_net()
         else:
@@ -383,6 +459,15 @@ class BaseDAClassifier(
                 "warm_start=True needs the same classes and input shape as the "
                 f"previous fit; got classes {classes} and shape {input_shape}, "
                 f"previously {self.classes_} and {self.input_shape_}."
+            )
+        before = getattr(self, "_previous_domains", None)
+        now = getattr(self, "source_domains_", None)
+        if (before is None) != (now is None) or (
+            now is not None and not np.array_equal(before, now)
+        ):
+            raise ValueError(
+                "warm_start=True needs the same source domains (domains=) as the "
+                f"previous fit; got {now}, previously {before}."
             )
         return True
 

@@ -38,6 +38,10 @@ class Batch(NamedTuple):
     ``xt`` is None when there are no target rows or the method ignores them.
     ``yt`` holds labels of the target rows that the *net* owns (e.g. SHOT's
     pseudo-labels), never the user's; None when the net provides none.
+    ``ws`` holds the weights of the source rows (``sample_weight`` times
+    ``class_weight``; None when the fit has none) and ``ds`` their source
+    domain codes ``0..K-1`` (None without ``domains``). They are attributes,
+    not tuple fields, so a batch still unpacks into the five above.
     """
 
     lead: torch.Tensor
@@ -45,6 +49,21 @@ class Batch(NamedTuple):
     ys: torch.Tensor | None
     xt: torch.Tensor | None
     yt: torch.Tensor | None
+    ws = None
+    ds = None
+
+
+class _MetaBatch(Batch):
+    """A :class:`Batch` with source row weights or domains (set after creation)."""
+
+
+def make_batch(lead, xs, ys, xt, yt, ws=None, ds=None):
+    """Return a :class:`Batch`, carrying ``ws``/``ds`` when either is given."""
+    if ws is None and ds is None:
+        return Batch(lead, xs, ys, xt, yt)
+    batch = _MetaBatch(lead, xs, ys, xt, yt)
+    batch.ws, batch.ds = ws, ds
+    return batch
 
 
 class DomainData(Dataset):
@@ -54,15 +73,29 @@ class DomainData(Dataset):
     :class:`~skuda._streaming.DeviceRows` (a :class:`~skuda._rows.RowSource`:
     tensor, memory map or Dataset, read in place). skorch passes a ``Dataset``
     through unchanged, so a net fitted on it receives them as they are;
-    :class:`DomainBatches` does the batching.
+    :class:`DomainBatches` does the batching. ``w_src`` (float weights) and
+    ``d_src`` (source domain codes), when given, hold one value per source row.
     """
 
-    def __init__(self, X_src, y_src, X_tgt, *, device):
+    def __init__(self, X_src, y_src, X_tgt, *, device, w_src=None, d_src=None):
         if X_src is None and X_tgt is None:
             raise ValueError("DomainData needs source or target rows.")
         self.X_src = _to_device(X_src, device)
         self.y_src = _to_tensor(y_src, torch.long, device)
         self.X_tgt = _to_device(X_tgt, device)
+        self.w_src = _to_tensor(w_src, torch.float32, device)
+        self.d_src = _to_tensor(d_src, torch.long, device)
+
+    def source_subset(self, index):
+        """Return a copy holding only the source rows ``index`` (a tensor)."""
+        return DomainData(
+            self.X_src[index],
+            self.y_src[index],
+            self.X_tgt,
+            device=index.device,
+            w_src=_take(self.w_src, index),
+            d_src=_take(self.d_src, index),
+        )
 
     def __len__(self):
         return max(_len(self.X_src), _len(self.X_tgt))
@@ -85,6 +118,10 @@ def _to_device(X, device):
     if isinstance(X, RowSource):
         return DeviceRows(X, device)
     return _to_tensor(X, torch.float32, device)
+
+
+def _take(t, index):
+    return None if t is None else t[index]
 
 
 def _len(t):
@@ -234,16 +271,17 @@ class DomainBatches:
         labels = (
             self.target_labels() if self.target_labels and tgt is not None else None
         )
-        y_src = self.data.y_src
-        xs = ys = xt = yt = None
+        data = self.data
+        xs = ys = xt = yt = ws = ds = None
         for i in range(k):
             if src is not None:
                 index, xs = src.batch(i)
-                ys = y_src[index]
+                ys = data.y_src[index]
+                ws, ds = _take(data.w_src, index), _take(data.d_src, index)
             if tgt is not None:
                 index, xt = tgt.batch(i)
                 yt = labels[index] if labels is not None else None
-            yield Batch(xs if xs is not None else xt, xs, ys, xt, yt)
+            yield make_batch(xs if xs is not None else xt, xs, ys, xt, yt, ws, ds)
 
 
 def n_iterations(n_src, n_tgt, batch_size):

@@ -73,6 +73,15 @@ SHARED = {
         "columns act only in the source phase. ``None``: every source row "
         "trains.",
     ),
+    "class_weight": (
+        'dict, "balanced" or None',
+        "Weights of the classes in the label loss (of the source phase of ADDA "
+        "and SHOT), multiplying ``sample_weight``: a dict maps source labels to "
+        "weights (classes left out get 1; a label that is not a class is an "
+        'error); ``"balanced"`` gives class ``k`` the weight ``n_src / '
+        "(n_classes * n_k)`` from the source label counts, so that every class "
+        "weighs the same in total. ``None``: every class weighs 1.",
+    ),
     "batch_size": ("int", "Rows per domain per iteration, in every training phase."),
     "optimizer": (
         '{"adam", "adamw", "sgd"} or torch optimizer class',

@@ -103,6 +103,18 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         """
         raise NotImplementedError
 
+    def task_loss(self, logits, batch):
+        """Return the criterion on the source rows of ``batch`` (``logits`` theirs).
+
+        Without weights (``batch.ws`` None) this is ``criterion_(logits, ys)``.
+        With weights it is the weighted mean of the per-row criterion over the
+        batch, ``sum(w_i l_i) / sum(w_i)`` (as ``CrossEntropyLoss(weight=)``
+        normalises); a batch whose weights are all zero contributes 0.
+        """
+        if batch.ws is None:
+            return self.criterion_(logits, batch.ys)
+        return weighted_mean(self.criterion_, logits, batch.ys, batch.ws)
+
     def target_labels(self):
         """Labels the net holds for every target row (a long tensor), or None.
 
@@ -323,6 +335,23 @@ def _reduced_names(net):
     """Epoch entries averaged over processes: the training loss and logged terms."""
     names = dict.fromkeys(k for row in net.history[-1, "batches"] for k in row)
     return ["train_loss", *(n for n in names if n not in SKORCH_BATCH_KEYS)]
+
+
+def weighted_mean(criterion, logits, y, weights):
+    """``sum(w_i l_i) / sum(w_i)`` of ``criterion``'s per-row losses ``l_i``.
+
+    ``criterion`` is a torch loss module with a ``reduction`` attribute, called
+    with ``reduction="none"`` (restored after).
+    """
+    reduction = criterion.reduction
+    criterion.reduction = "none"
+    try:
+        per_row = criterion(logits, y)
+    finally:
+        criterion.reduction = reduction
+    per_row = per_row.reshape(len(weights), -1).mean(dim=1)
+    weights = weights.to(per_row.dtype)
+    return (weights * per_row).sum() / weights.sum().clamp_min(1e-12)
 
 
 READ_EVERY = 1024

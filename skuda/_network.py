@@ -75,24 +75,29 @@ def build_head(head, n_features, n_classes, default):
     return head
 
 
-def build_discriminator(estimator, n_features, default):
+def build_discriminator(estimator, n_features, default, n_domains=2):
     """Return a checked copy of ``estimator.discriminator``, or the default MLP.
 
-    ``default`` builds the discriminator from ``discriminator_hidden_layer_sizes``.
+    ``default`` builds the discriminator from ``discriminator_hidden_layer_sizes``
+    (and ``n_domains=`` when there are more than 2 domains to tell apart: one
+    logit per domain instead of one logit).
     """
+    extra = {} if n_domains == 2 else {"n_domains": n_domains}
     if estimator.discriminator is None:
         sizes = check_sizes(
             estimator.discriminator_hidden_layer_sizes,
             "discriminator_hidden_layer_sizes",
             allow_empty=True,
         )
-        return default(n_features, sizes)
+        return default(n_features, sizes, **extra)
     disc = copy.deepcopy(estimator.discriminator)
     out = dry_run(disc, (n_features,), what="discriminator")
-    if out.numel() != 2:
+    n_out = 1 if n_domains == 2 else n_domains
+    if out.numel() != 2 * n_out:
         raise ValueError(
-            f"discriminator must map {n_features} features to one domain logit "
-            f"per row; it returned shape {tuple(out.shape[1:])} per row."
+            f"discriminator must map {n_features} features to {n_out} domain "
+            f"logit(s) per row (one per domain with several source domains); it "
+            f"returned shape {tuple(out.shape[1:])} per row."
         )
     return disc
 

@@ -30,7 +30,7 @@ class SourceNet(DANet):
     use_target = False
 
     def batch_loss(self, batch, p):
-        return {"task_loss": self.criterion_(self.module_(batch.xs), batch.ys)}
+        return {"task_loss": self.task_loss(self.module_(batch.xs), batch)}
 
 
 @dataclass

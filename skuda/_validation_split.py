@@ -78,10 +78,7 @@ class SourceValidSplit:
         device = dataset.X_src.device
         train, valid = (torch.as_tensor(i, device=device) for i in (train, valid))
         X_src, y_src = dataset.X_src, dataset.y_src
-        return (
-            DomainData(X_src[train], y_src[train], dataset.X_tgt, device=device),
-            HeldOut(X_src[valid], y_src[valid]),
-        )
+        return dataset.source_subset(train), HeldOut(X_src[valid], y_src[valid])
 
     def indices(self, y):
         """Sorted indices of the training and the held-out rows of labels ``y``."""

@@ -11,7 +11,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import store_parameters, user_stacklevel
-from ._batching import DomainData, map_chunks
+from ._batching import map_chunks
 from ._docs import shared_parameters
 from ._net import DANet
 from ._network import build_discriminator, check_sizes, output_size
@@ -270,6 +270,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         head=None,
         discriminator=None,
         validation_fraction=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())
 
@@ -291,7 +292,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
     def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
         if self.discriminator is None:  # fail before the source phase, not after
             self._discriminator_sizes()
-        data = DomainData(X_src, y_idx, X_tgt, device=self.device_)
+        data = self._domain_data(X_src, y_idx, X_tgt)
         self.collapse_ratio_, self.collapse_restored_ = None, False
         if reuse:
             net = self._continue_net(lr_schedule="constant")

@@ -84,5 +84,6 @@ class SourceOnlyClassifier(BaseDAClassifier):
         feature_extractor_kwargs=None,
         head=None,
         validation_fraction=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())

@@ -57,13 +57,13 @@ class _CDANNet(DANet):
         self.entropy = entropy
 
     def batch_loss(self, batch, p):
-        net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
+        net, xs, xt = self.module_, batch.xs, batch.xt
         if xt is None:  # no target rows: plain source training
-            return {"task_loss": self.criterion_(net(xs), ys)}
+            return {"task_loss": self.task_loss(net(xs), batch)}
         n_src = len(xs)
         z = net.encoder(torch.cat([xs, xt])).flatten(1)
         logits = net.head(z)
-        task = self.criterion_(logits[:n_src], ys)
+        task = self.task_loss(logits[:n_src], batch)
         # The predictions condition the discriminator but are not trained by it
         # (detached, as in the authors' code); the features get the reversal.
         proba = F.softmax(logits, dim=1).detach()
@@ -195,6 +195,7 @@ class CDANClassifier(BaseDAClassifier):
         validation_fraction=None,
         mixed_precision=None,
         accelerator=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())
 

@@ -27,13 +27,13 @@ class _AlignmentNet(DANet):
         self.align = align
 
     def batch_loss(self, batch, p):
-        net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
+        net, xs, xt = self.module_, batch.xs, batch.xt
         if xt is None:  # no target rows: plain source training
-            return {"task_loss": self.criterion_(net(xs), ys)}
+            return {"task_loss": self.task_loss(net(xs), batch)}
         n_src = len(xs)
         z = net.encoder(torch.cat([xs, xt])).flatten(1)
         logits = net.head(z)
-        task = self.criterion_(logits[:n_src], ys)
+        task = self.task_loss(logits[:n_src], batch)
         aligned = logits if self.align == "logits" else z
         gap = _DISCREPANCIES[self.discrepancy](aligned[:n_src], aligned[n_src:])
         return {"task_loss": task, f"{self.discrepancy}_loss": self.weight * gap}
@@ -136,6 +136,7 @@ class DeepCORALClassifier(BaseDAClassifier):
         validation_fraction=None,
         mixed_precision=None,
         accelerator=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())
 

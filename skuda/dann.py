@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Real
 
 import torch
+import torch.nn.functional as F
 
 from ._base import BaseDAClassifier, store_parameters
 from ._docs import shared_parameters
@@ -17,26 +18,58 @@ from .schedules import adversarial_weight
 
 
 class _DANNNet(DANet):
-    """DANN's loss: source cross-entropy plus the domain loss through a GRL."""
+    """DANN's loss: source cross-entropy plus the domain loss through a GRL.
 
-    def __init__(self, module, *args, adv_weight=1.0, adv_schedule="dann", **kwargs):
+    ``n_source_domains`` K >= 2: the discriminator tells the K source domains
+    and the target apart (cross-entropy over K + 1 domains, target last).
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        adv_weight=1.0,
+        adv_schedule="dann",
+        n_source_domains=1,
+        **kwargs,
+    ):
         super().__init__(module, *args, **kwargs)
         self.adv_weight = adv_weight
         self.adv_schedule = adv_schedule
+        self.n_source_domains = n_source_domains
 
     def batch_loss(self, batch, p):
-        net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
+        net, xs, xt = self.module_, batch.xs, batch.xt
         if xt is None:  # no target rows: plain source training
-            return {"task_loss": self.criterion_(net(xs), ys)}
+            return {"task_loss": self.task_loss(net(xs), batch)}
         n_src = len(xs)
         z = net.encoder(torch.cat([xs, xt]))
-        task = self.criterion_(net.head(z[:n_src]), ys)
+        task = self.task_loss(net.head(z[:n_src]), batch)
         coeff = adversarial_weight(self.adv_weight, self.adv_schedule, p)
-        domain_logits = net.discriminator(grad_reverse(z, coeff)).reshape(-1)
-        domain = domain_adversarial_loss(domain_logits, n_src)
-        self.log_batch("domain_acc", domain_accuracy(domain_logits, n_src))
+        domain_logits = net.discriminator(grad_reverse(z, coeff))
+        if self.n_source_domains > 1:
+            domain, acc = _multi_domain_loss(domain_logits, batch.ds, len(xt))
+        else:
+            domain_logits = domain_logits.reshape(-1)
+            domain = domain_adversarial_loss(domain_logits, n_src)
+            acc = domain_accuracy(domain_logits, n_src)
+        self.log_batch("domain_acc", acc)
         self.log_batch("lambda", coeff)
         return {"task_loss": task, "domain_loss": domain}
+
+
+def _multi_domain_loss(logits, source_domains, n_target):
+    """Cross-entropy over K source domains and the target (code K); accuracy.
+
+    ``logits`` has one row per source row then per target row, one column per
+    domain; ``source_domains`` holds the codes ``0..K-1`` of the source rows.
+    """
+    target = torch.full(
+        (n_target,), logits.shape[1] - 1, dtype=torch.long, device=logits.device
+    )
+    labels = torch.cat([source_domains, target])
+    acc = (logits.detach().argmax(dim=1) == labels).float().mean()
+    return F.cross_entropy(logits, labels), acc
 
 
 @shared_parameters
@@ -63,6 +96,16 @@ class DANNClassifier(BaseDAClassifier):
         guide for measurements).
     lambda_schedule : {"dann", "constant"}, default="dann"
         ``"dann"``: the warm-up above. ``"constant"``: ``lambda_`` throughout.
+    multi_source : {"multiclass", "pooled"}, default="multiclass"
+        What DANN does with ``fit(..., domains=)`` naming K >= 2 source
+        domains. ``"multiclass"``: the discriminator has K + 1 outputs and
+        learns, through the GRL, to tell every source domain and the target
+        apart (cross-entropy over the domains), so the features are pushed to
+        be indistinguishable across all domains, as in the multi-domain
+        adversarial learning of [3]_; ``domain_acc`` is then its K + 1-way
+        accuracy. ``"pooled"``: the sources are pooled into one source domain
+        (the binary discriminator of [2]_). Without ``domains``, or with one
+        source domain, both are the binary DANN.
     discriminator_hidden_layer_sizes : tuple of int, default=(256,)
         Hidden widths of the domain discriminator (ReLU; single output logit).
     max_epochs : int, default=100
@@ -104,6 +147,10 @@ class DANNClassifier(BaseDAClassifier):
     .. [2] Y. Ganin, E. Ustinova, H. Ajakan, P. Germain, H. Larochelle,
        F. Laviolette, M. Marchand and V. Lempitsky, "Domain-adversarial
        training of neural networks", JMLR 17(59):1-35, 2016.
+    .. [3] A. Schoenauer-Sebag, L. Heinrich, M. Schoenauer, M. Sebag, L. F.
+       Wu and S. J. Altschuler, "Multi-domain adversarial learning", ICLR
+       2019. (MDAN, H. Zhao et al., "Adversarial multiple source domain
+       adaptation", NeurIPS 2018, uses K binary discriminators instead.)
 
     Examples
     --------
@@ -121,6 +168,7 @@ class DANNClassifier(BaseDAClassifier):
         **BaseDAClassifier._parameter_constraints,
         "lambda_": [Interval(Real, 0, None, closed="left")],
         "lambda_schedule": [StrOptions({"dann", "constant"})],
+        "multi_source": [StrOptions({"multiclass", "pooled"})],
         "discriminator_hidden_layer_sizes": [tuple, list],
         "discriminator": [torch.nn.Module, None],
     }
@@ -130,6 +178,7 @@ class DANNClassifier(BaseDAClassifier):
         lambda_=0.3,
         *,
         lambda_schedule="dann",
+        multi_source="multiclass",
         discriminator_hidden_layer_sizes=(256,),
         hidden_layer_sizes=(256,),
         dropout=0.1,
@@ -153,12 +202,24 @@ class DANNClassifier(BaseDAClassifier):
         head=None,
         discriminator=None,
         validation_fraction=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())
 
     def _extra_modules(self, n_features):
-        disc = build_discriminator(self, n_features, DomainDiscriminator)
+        n_domains = self._n_source_domains() + 1
+        disc = build_discriminator(self, n_features, DomainDiscriminator, n_domains)
         return {"discriminator": disc}
 
+    def _n_source_domains(self):
+        """Source domains the discriminator tells apart (1: pooled, binary)."""
+        domains = getattr(self, "source_domains_", None)
+        if self.multi_source == "pooled" or domains is None:
+            return 1
+        return len(domains)
+
     def _net_params(self):
-        return {"adv_weight": self.lambda_, "adv_schedule": self.lambda_schedule}
+        params = {"adv_weight": self.lambda_, "adv_schedule": self.lambda_schedule}
+        if self._n_source_domains() > 1:  # the binary net keeps its old settings
+            params["n_source_domains"] = self._n_source_domains()
+        return params

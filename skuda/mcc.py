@@ -22,11 +22,11 @@ class _MCCNet(DANet):
         self.temperature = temperature
 
     def batch_loss(self, batch, p):
-        net, xs, ys, xt = self.module_, batch.xs, batch.ys, batch.xt
+        net, xs, xt = self.module_, batch.xs, batch.xt
         if xt is None:  # no target rows: plain source training
-            return {"task_loss": self.criterion_(net(xs), ys)}
+            return {"task_loss": self.task_loss(net(xs), batch)}
         logits = net(torch.cat([xs, xt]))  # one pass: batch norm sees both domains
-        task = self.criterion_(logits[: len(xs)], ys)
+        task = self.task_loss(logits[: len(xs)], batch)
         mcc = minimum_class_confusion_loss(logits[len(xs) :], self.temperature)
         return {"task_loss": task, "mcc_loss": self.mcc_weight * mcc}
 
@@ -129,6 +129,7 @@ class MCCClassifier(BaseDAClassifier):
         feature_extractor_kwargs=None,
         head=None,
         validation_fraction=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())
 

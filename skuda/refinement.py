@@ -142,13 +142,15 @@ class RefinedClassifier(
         self.n_neighbors = n_neighbors
         self.alpha = alpha
 
-    def fit(self, X, y=None, X_tgt=None):
+    def fit(self, X, y=None, X_tgt=None, **fit_params):
         """Fit the estimator, then refine its predictions on the target rows.
 
         Parameters
         ----------
         X, y, X_tgt
             As for the estimator's ``fit`` (three-argument or stacked form).
+        **fit_params : dict
+            Passed to the estimator's ``fit`` (``sample_weight``, ``domains``).
 
         Returns
         -------
@@ -165,7 +167,7 @@ class RefinedClassifier(
             raise ValueError("X_tgt is empty: refinement needs target rows.")
         else:
             target = X_tgt
-        estimator = clone(self.estimator).fit(X, y, X_tgt)
+        estimator = clone(self.estimator).fit(X, y, X_tgt, **fit_params)
         features = _unit_rows(estimator.transform(target))
         proba = estimator.predict_proba(target)
         if self.method == "propagation":

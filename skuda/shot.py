@@ -336,11 +336,12 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         feature_extractor_kwargs=None,
         head=None,
         validation_fraction=None,
+        class_weight=None,
     ):
         store_parameters(self, locals())
 
     # -- fitting -------------------------------------------------------------------
-    def fit(self, X, y=None, X_tgt=None):
+    def fit(self, X, y=None, X_tgt=None, *, sample_weight=None, domains=None):
         """Train a source model and adapt it, or adapt ``source_estimator``.
 
         As for every skuda estimator, the fitted state is replaced atomically
@@ -357,12 +358,19 @@ class SHOTAdapter(TwoPhaseDAClassifier):
             ``source_estimator``: None or all ``-1``.
         X_tgt : array-like of shape (n_target, n_features), default=None
             Target rows of the three-argument form (not with ``source_estimator``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows of ``X`` in the source phase's label loss, as
+            for :meth:`DANNClassifier.fit`; not with ``source_estimator``.
+        domains : array-like of shape (n_samples,), default=None
+            Source domain of each row of ``X``: recorded in
+            ``source_domains_``; SHOT pools the sources. Not with
+            ``source_estimator``.
 
         Returns
         -------
         self : object
         """
-        return super().fit(X, y, X_tgt)
+        return super().fit(X, y, X_tgt, sample_weight=sample_weight, domains=domains)
 
     def _fit(self, X, y, X_tgt):
         if self.source_estimator is None:
@@ -376,6 +384,13 @@ class SHOTAdapter(TwoPhaseDAClassifier):
             raise ValueError(
                 "With source_estimator set, fit takes unlabelled target rows "
                 "only: y must be None or all -1; got labelled rows."
+            )
+        given = [k for k, v in getattr(self, "_metadata", {}).items() if v is not None]
+        if given:
+            raise ValueError(
+                f"{' and '.join(given)} describe source rows, but with "
+                "source_estimator set the fit has none (pass them when fitting "
+                "the source estimator)."
             )
         return self._fit_source_free(X)
 
@@ -470,7 +485,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         if reuse and X_tgt is not None:
             return self._adapt(None, X_tgt, batch_seed)
         source_net = self._source_phase(
-            DomainData(X_src, y_idx, None, device=self.device_),
+            self._domain_data(X_src, y_idx, None),
             batch_seed,
             warm_start=False,
             criterion__label_smoothing=self.label_smoothing,

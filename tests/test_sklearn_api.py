@@ -37,15 +37,29 @@ _MINUS_ONE = (
     "uses -1 as a class label; in the stacked fit(X, y) form -1 marks unlabelled "
     "target rows (scikit-learn's semi-supervised convention)"
 )
+_REPEATS = (
+    "shuffled mini-batches: a repeated row changes the epoch length and which "
+    "rows share a batch, so an integer weight equals repetition only in "
+    "expectation (exactly with full batches: tests/test_weights.py)"
+)
+_COMMON = {
+    "check_classifiers_classes": _MINUS_ONE,
+    "check_sample_weight_equivalence_on_dense_data": _REPEATS,
+}
 EXPECTED_FAILED = {
-    "DANNClassifier": {"check_classifiers_classes": _MINUS_ONE},
-    "MCCClassifier": {"check_classifiers_classes": _MINUS_ONE},
-    "CDANClassifier": {"check_classifiers_classes": _MINUS_ONE},
-    "DeepCORALClassifier": {"check_classifiers_classes": _MINUS_ONE},
-    "SourceOnlyClassifier": {"check_classifiers_classes": _MINUS_ONE},
-    "ADDAClassifier": {"check_classifiers_classes": _MINUS_ONE},
+    "DANNClassifier": _COMMON,
+    "MCCClassifier": _COMMON,
+    "CDANClassifier": _COMMON,
+    "DeepCORALClassifier": _COMMON,
+    "SourceOnlyClassifier": _COMMON,
+    "ADDAClassifier": _COMMON,
     "SHOTAdapter": {
-        "check_classifiers_classes": _MINUS_ONE,
+        **_COMMON,
+        "check_class_weight_classifiers": (
+            "SHOT's weight-normalised head on a batch-normalised bottleneck "
+            "bounds the logits: the 20 source steps of these tiny settings do "
+            "not yet move every test row to the up-weighted class (300 do)"
+        ),
         "check_methods_subset_invariance": (
             "transform returns the batch-normalised bottleneck (no ReLU), whose "
             "near-zero entries differ by float32 rounding between batch sizes"

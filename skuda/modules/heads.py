@@ -42,13 +42,16 @@ class DomainDiscriminator(nn.Sequential):
     """Domain classifier with a single output logit (source vs target).
 
     A single logit trained with ``binary_cross_entropy_with_logits``: never a
-    softmax over one unit, which is constant and passes no gradient.
+    softmax over one unit, which is constant and passes no gradient. With
+    ``n_domains > 2`` (several source domains and the target) it returns one
+    logit per domain, for a cross-entropy over the domains.
 
     Parameters
     ----------
     in_features : int
     hidden_layer_sizes : sequence of int, default=(256,)
     dropout : float, default=0.0
+    n_domains : int, default=2
     """
 
     def __init__(
@@ -56,8 +59,10 @@ class DomainDiscriminator(nn.Sequential):
         in_features: int,
         hidden_layer_sizes: Sequence[int] = (256,),
         dropout: float = 0.0,
+        n_domains: int = 2,
     ):
-        super().__init__(*_mlp_logits(in_features, hidden_layer_sizes, 1, dropout))
+        n_out = 1 if n_domains == 2 else n_domains
+        super().__init__(*_mlp_logits(in_features, hidden_layer_sizes, n_out, dropout))
 
 
 class WeightNormLinear(nn.Module):

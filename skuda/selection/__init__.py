@@ -36,7 +36,7 @@ from ._scores import (
     soft_neighborhood_density,
 )
 from ._search import DEFAULT_GRIDS, DASearchCV, default_grid
-from ._split import StackedDomainSplit
+from ._split import LeaveOneDomainOut, StackedDomainSplit
 
 __all__ = [
     "DEFAULT_GRIDS",
@@ -44,6 +44,7 @@ __all__ = [
     "DeepEmbeddedValidationScorer",
     "ImportanceWeightedScorer",
     "InformationMaximizationScorer",
+    "LeaveOneDomainOut",
     "PredictionEntropyScorer",
     "ReverseValidationScorer",
     "SoftNeighborhoodDensityScorer",

@@ -32,8 +32,11 @@ class _DAScorer:
         if X_tgt is None:
             raise ValueError(
                 f"{type(self).__name__} needs target rows (label -1) in the rows it "
-                "scores; use skuda.selection.StackedDomainSplit as cv so that every "
-                "validation fold holds some."
+                "scores, and this validation fold has none. A splitter that holds "
+                "out whole groups (LeaveOneGroupOut, GroupKFold with the domains as "
+                "groups) makes such folds, which GridSearchCV scores as NaN; use "
+                "skuda.selection.StackedDomainSplit (groups=) or LeaveOneDomainOut "
+                "as cv, which keep target rows in every fold."
             )
         return float(self.score_domains(estimator, X_src, y_src, X_tgt))
 

@@ -147,7 +147,7 @@ class DASearchCV(
         self.verbose = verbose
         self.random_state = random_state
 
-    def fit(self, X, y=None, X_tgt=None):
+    def fit(self, X, y=None, X_tgt=None, *, groups=None, **fit_params):
         """Search the grid, then refit the best candidate on all rows.
 
         Parameters
@@ -158,6 +158,16 @@ class DASearchCV(
             Source labels, or stacked labels with ``-1`` for target rows.
         X_tgt : array-like of shape (n_target, n_features), default=None
             Unlabelled target rows (three-argument form).
+        groups : array-like of shape (n_samples,), default=None
+            Groups of the rows of ``X`` for the splitter, e.g. the
+            ``domains`` with ``cv=LeaveOneDomainOut()`` (or an int ``cv``:
+            the folds then keep each source domain together).
+        **fit_params : dict
+            Passed to the estimator's ``fit`` for the rows of each fold
+            (``sample_weight``, ``domains``), as ``GridSearchCV`` does; with
+            metadata routing enabled, the estimator must request them
+            (``set_fit_request``). In the three-argument form they hold one
+            value per source row.
 
         Returns
         -------
@@ -166,7 +176,15 @@ class DASearchCV(
         if X_tgt is not None:
             if n_rows(X_tgt) == 0:
                 raise ValueError("X_tgt is empty: the search needs target rows.")
+            n_tgt = n_rows(X_tgt)
+            groups = _pad_target(groups, n_tgt)
+            fit_params = {
+                k: _pad_target(v, n_tgt, weights=k == "sample_weight")
+                for k, v in fit_params.items()
+            }
             X, y = _stack(X, y, X_tgt)
+        if groups is not None:
+            fit_params["groups"] = groups
         self.param_grid_ = (
             default_grid(self.estimator) if self.param_grid is None else self.param_grid
         )
@@ -179,7 +197,7 @@ class DASearchCV(
             refit=self.refit,
             error_score=self.error_score,
             verbose=self.verbose,
-        ).fit(X, y)
+        ).fit(X, y, **fit_params)
         for name in ("cv_results_", "best_index_", "best_params_", "best_score_"):
             setattr(self, name, getattr(search, name))
         self.n_splits_ = search.n_splits_
@@ -252,3 +270,18 @@ class DASearchCV(
         tags.input_tags = inner.input_tags
         tags.non_deterministic = inner.non_deterministic
         return tags
+
+
+def _pad_target(values, n_tgt, weights=False):
+    """Per-source-row ``values`` extended to the stacked rows (None stays None).
+
+    The target rows' entries are not used by skuda; they are 1 for
+    ``weights``, else the first source row's value (same dtype, never missing).
+    """
+    if values is None:
+        return None
+    values = np.asarray(values)
+    if values.ndim != 1 or len(values) == 0:
+        return values  # the estimator's checks say what is wrong
+    fill = 1 if weights else values[0]
+    return np.concatenate([values, np.full(n_tgt, fill, dtype=values.dtype)])

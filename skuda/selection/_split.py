@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold
+from sklearn.model_selection import (
+    BaseCrossValidator,
+    GroupKFold,
+    KFold,
+    StratifiedKFold,
+)
 
+from .._metadata import check_domains
 from .._validation import is_unlabeled
 
 
@@ -17,6 +23,11 @@ class StackedDomainSplit(BaseCrossValidator):
     validation fold ``k``. So every training fold and every validation fold
     holds labelled source rows *and* unlabelled target rows, which the
     scorers of :mod:`skuda.selection` need.
+
+    With ``groups`` (e.g. the ``domains`` of a multi-source fit, one per
+    row), the source rows are split by group (``GroupKFold``): all rows of a
+    source domain fall in the same fold. The groups of target rows are not
+    used.
 
     Parameters
     ----------
@@ -62,14 +73,23 @@ class StackedDomainSplit(BaseCrossValidator):
         X : array-like of shape (n_samples, ...)
         y : array-like of shape (n_samples,)
             Labels with ``-1`` for target rows.
-        groups : ignored
+        groups : array-like of shape (n_samples,), default=None
+            Group (source domain) of each row; source rows of one group stay
+            in one fold.
 
         Yields
         ------
         train, test : ndarray of int
         """
         y, src, tgt = self._domain_rows(y)
-        src_folds = self._source_folds(y[src])
+        if groups is not None:
+            groups = check_domains(groups, len(y), what="row")[src]
+            if len(np.unique(groups)) < self.n_splits:
+                raise ValueError(
+                    f"groups has {len(np.unique(groups))} distinct groups among "
+                    f"the source rows; {self.n_splits} folds need at least as many."
+                )
+        src_folds = self._source_folds(y[src], groups)
         tgt_folds = self._target_folds(len(tgt))
         for (s_tr, s_te), (t_tr, t_te) in zip(src_folds, tgt_folds, strict=True):
             yield (
@@ -95,9 +115,12 @@ class StackedDomainSplit(BaseCrossValidator):
             )
         return y, src, tgt
 
-    def _source_folds(self, y_src):
-        """Folds of the source rows, stratified when every class can be."""
+    def _source_folds(self, y_src, groups=None):
+        """Folds of the source rows: by group, else stratified when it can be."""
         k, rs = self.n_splits, self._seed()
+        if groups is not None:
+            cv = GroupKFold(k, shuffle=self.shuffle, random_state=rs)
+            return cv.split(y_src, y_src, groups)
         _, counts = np.unique(y_src, return_counts=True)
         if counts.min() >= k:
             cv = StratifiedKFold(k, shuffle=self.shuffle, random_state=rs)
@@ -114,3 +137,93 @@ class StackedDomainSplit(BaseCrossValidator):
 
     def _seed(self):
         return self.random_state if self.shuffle else None
+
+
+class LeaveOneDomainOut(BaseCrossValidator):
+    """Leave one source domain out of training, for multi-source stacked data.
+
+    Split ``k`` validates on source domain ``k``: its rows are the validation
+    fold's labelled rows and the other source domains train. Every training
+    fold and every validation fold also holds *all* target rows (label -1),
+    so each fit adapts to the target and every validation fold has the
+    target rows that the scorers of :mod:`skuda.selection` read. A held-out
+    source domain is a labelled stand-in for an unseen domain, so
+    :class:`~skuda.selection.SourceAccuracyScorer` and
+    :class:`~skuda.selection.DeepEmbeddedValidationScorer` on these folds
+    measure how well a setting carries to a new domain, without target labels.
+
+    Why not ``LeaveOneGroupOut``: with the domains as groups, it validates on
+    one whole group at a time, so the fold of a source domain has no target
+    rows (every domain-aware scorer fails there, which ``GridSearchCV``
+    reports as a NaN score), and the fold of the target trains without target
+    rows (no adaptation).
+
+    ``groups`` (one per row) names the domains, e.g. the ``domains`` passed
+    to ``fit``; the groups of target rows are not used. It is requested by
+    scikit-learn's metadata routing, as the groups of ``LeaveOneGroupOut``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skuda.selection import LeaveOneDomainOut
+    >>> y = np.array([0, 1, 0, 1, 0, 1, -1, -1])
+    >>> groups = np.array(["a", "a", "b", "b", "c", "c", "t", "t"])
+    >>> [test.tolist() for _, test in LeaveOneDomainOut().split(None, y, groups)]
+    [[0, 1, 6, 7], [2, 3, 6, 7], [4, 5, 6, 7]]
+    """
+
+    __metadata_request__split = {"groups": True}
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Return the number of source domains (needs ``y`` and ``groups``).
+
+        Returns
+        -------
+        int
+        """
+        return len(self._domains(y, groups)[1])
+
+    def split(self, X, y, groups=None):
+        """Yield ``(train, test)`` row indices, one split per source domain.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...) or None
+        y : array-like of shape (n_samples,)
+            Labels with ``-1`` for target rows.
+        groups : array-like of shape (n_samples,)
+            The domain of each row.
+
+        Yields
+        ------
+        train, test : ndarray of int
+        """
+        codes, labels, src, tgt = self._domains(y, groups)
+        for k in range(len(labels)):
+            held = src[codes == k]
+            kept = src[codes != k]
+            yield np.sort(np.r_[kept, tgt]), np.sort(np.r_[held, tgt])
+
+    def _domains(self, y, groups):
+        """Source domain codes, their labels, source and target row indices."""
+        if y is None or groups is None:
+            raise ValueError(
+                "LeaveOneDomainOut needs y (with -1 for target rows) and groups "
+                "(the domain of each row)."
+            )
+        y = np.asarray(y).reshape(-1)
+        groups = check_domains(groups, len(y), what="row")
+        is_tgt = is_unlabeled(y)
+        src, tgt = np.flatnonzero(~is_tgt), np.flatnonzero(is_tgt)
+        labels, codes = np.unique(groups[src], return_inverse=True)
+        if len(labels) < 2:
+            raise ValueError(
+                f"LeaveOneDomainOut needs at least 2 source domains in groups; the "
+                f"source rows have {len(labels)}."
+            )
+        if len(tgt) == 0:
+            raise ValueError(
+                "LeaveOneDomainOut needs target rows (label -1) in y: every fold "
+                "trains and validates with them."
+            )
+        return codes, labels, src, tgt
