@@ -39,42 +39,42 @@ ESTIMATORS = {
 }
 
 
-def _images(n=48, channels=1, size=8, shift=0.0, seed=0):
+def _images(n=48, channels=1, size=12, shift=0.0, seed=0):
     """Class k lights row band k of each image; ``shift`` brightens everything."""
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 3
     X = 0.1 * rng.normal(size=(n, channels, size, size)) + shift
     for k in range(3):
-        X[y == k, :, 2 * k : 2 * k + 2, :] += 1.0
+        X[y == k, :, 4 * k : 4 * k + 4, :] += 1.0
     return X.astype(np.float32), y
 
 
 @pytest.fixture(scope="module")
 def flat_digits():
-    """Flat rows ``(n, 64)`` of 8x8 single-channel images, two domains."""
+    """Flat rows ``(n, 144)`` of 12x12 single-channel images, two domains."""
     Xs, ys = _images()
     Xt, yt = _images(shift=0.3, seed=1)
     return Xs.reshape(len(Xs), -1), ys, Xt.reshape(len(Xt), -1), yt
 
 
 @pytest.mark.parametrize(
-    ("shape", "out"),
-    [((1, 16, 16), (4, 500)), ((3, 28, 28), (4, 500)), ((1, 4, 4), (4, 500))],
+    ("shape", "side"), [((1, 16, 16), 2), ((3, 28, 28), 5), ((1, 12, 13), 1)]
 )
-def test_lenet_output_shapes(shape, out):
+def test_lenet_output_shapes(shape, side):
     net = LeNet(shape[0], shape[1:])
-    assert tuple(net(torch.zeros(4, *shape)).shape) == out
+    assert tuple(net(torch.zeros(4, *shape)).shape) == (4, 500)
     assert net.features[0].in_channels == shape[0]
-    # "Same" convolutions, two poolings: 16 -> 4 and 28 -> 7 positions per side.
-    side = shape[1] // 4
+    # Padded first block, valid second: 16 -> 8 -> 4 -> 2 and 28 -> 14 -> 10 -> 5.
     assert net.fc[0].in_features == 50 * side * side
+    assert net.min_size == 12
 
 
 def test_lenet_rejects_bad_settings():
-    with pytest.raises(ValueError, match=r"at least 4x4 pixels; got image_size=\(3"):
-        LeNet(1, (3, 16))
-    with pytest.raises(ValueError, match="at least 8x8"):
-        LeNet(1, (4, 4), n_filters=(2, 2, 2))
+    with pytest.raises(ValueError, match=r"at least 12x12 pixels; got image_size="):
+        LeNet(1, (11, 16))
+    assert LeNet(1, (2, 2), n_filters=(4,)).min_size == 2
+    with pytest.raises(ValueError, match="at least 32x32"):
+        LeNet(1, (28, 28), n_filters=(2, 2, 2))
     with pytest.raises(ValueError, match="kernel_size must be a positive odd"):
         LeNet(1, (16, 16), kernel_size=4)
 
@@ -83,18 +83,20 @@ def test_lenet_rejects_bad_settings():
 @pytest.mark.parametrize("method", sorted(ESTIMATORS))
 def test_every_estimator_fits_flat_rows_reshaped_by_input_shape(method, flat_digits):
     Xs, ys, Xt, _ = flat_digits
-    clf = ESTIMATORS[method](input_shape=(1, 8, 8)).fit(Xs, ys, Xt)
-    assert clf.input_shape_ == (1, 8, 8) and clf.n_features_in_ == 64
+    clf = ESTIMATORS[method](input_shape=(1, 12, 12)).fit(Xs, ys, Xt)
+    assert clf.input_shape_ == (1, 12, 12) and clf.n_features_in_ == 144
     assert clf.input_mean_.shape == (1, 1, 1)  # one statistic for the one channel
     proba = clf.predict_proba(Xt)
     assert proba.shape == (48, 3)
     # Flat rows and images are the same samples.
-    np.testing.assert_array_equal(proba, clf.predict_proba(Xt.reshape(-1, 1, 8, 8)))
+    np.testing.assert_array_equal(proba, clf.predict_proba(Xt.reshape(-1, 1, 12, 12)))
     assert clf.transform(Xt).shape[0] == 48
     images = ESTIMATORS[method]().fit(
-        Xs.reshape(-1, 1, 8, 8), ys, Xt.reshape(-1, 1, 8, 8)
+        Xs.reshape(-1, 1, 12, 12), ys, Xt.reshape(-1, 1, 12, 12)
     )
-    np.testing.assert_array_equal(images.predict_proba(Xt.reshape(-1, 1, 8, 8)), proba)
+    np.testing.assert_array_equal(
+        images.predict_proba(Xt.reshape(-1, 1, 12, 12)), proba
+    )
 
 
 def test_rgb_images_are_scaled_per_channel_like_numpy():
@@ -143,44 +145,44 @@ def test_wrong_shapes_are_clear_errors_naming_the_parameter(flat_digits):
     with pytest.raises(ValueError, match=r"input_shape=\(1, 10, 10\) takes flat rows"):
         DANNClassifier(input_shape=(1, 10, 10), **TINY).fit(Xs, ys, Xt)
     with pytest.raises(ValueError, match="input_shape must be a non-empty sequence"):
-        DANNClassifier(input_shape=(1, 0, 64), **TINY).fit(Xs, ys, Xt)
-    with pytest.raises(ValueError, match=r"cannot take samples of shape \(1, 2, 32\)"):
-        DANNClassifier(input_shape=(1, 2, 32), **TINY).fit(Xs, ys, Xt)
-    five_d = lambda X: X.reshape(-1, 1, 1, 8, 8)  # noqa: E731
-    with pytest.raises(ValueError, match=r"samples of shape \(1, 1, 8, 8\)"):
+        DANNClassifier(input_shape=(1, 0, 144), **TINY).fit(Xs, ys, Xt)
+    with pytest.raises(ValueError, match=r"cannot take samples of shape \(1, 6, 24\)"):
+        DANNClassifier(input_shape=(1, 6, 24), **TINY).fit(Xs, ys, Xt)
+    five_d = lambda X: X.reshape(-1, 1, 1, 12, 12)  # noqa: E731
+    with pytest.raises(ValueError, match=r"samples of shape \(1, 1, 12, 12\)"):
         DANNClassifier(**TINY).fit(five_d(Xs), ys, five_d(Xt))
-    clf = SourceOnlyClassifier(input_shape=(1, 8, 8), **TINY).fit(Xs, ys)
-    with pytest.raises(ValueError, match=r"X has samples of shape \(63,\)"):
+    clf = SourceOnlyClassifier(input_shape=(1, 12, 12), **TINY).fit(Xs, ys)
+    with pytest.raises(ValueError, match=r"X has samples of shape \(143,\)"):
         clf.predict(Xs[:, 1:])
-    with pytest.raises(ValueError, match=r"X has samples of shape \(1, 4, 16\)"):
-        clf.predict(Xs.reshape(-1, 1, 4, 16))
+    with pytest.raises(ValueError, match=r"X has samples of shape \(1, 9, 16\)"):
+        clf.predict(Xs.reshape(-1, 1, 9, 16))
 
 
 def test_shot_source_free_reads_the_source_models_image_shape(flat_digits):
     Xs, ys, Xt, _ = flat_digits
-    src = SourceOnlyClassifier(input_shape=(1, 8, 8), **TINY).fit(Xs, ys, Xt)
+    src = SourceOnlyClassifier(input_shape=(1, 12, 12), **TINY).fit(Xs, ys, Xt)
     shot = SHOTAdapter(source_estimator=src, max_epochs=1, random_state=0)
     shot.fit(Xt)  # flat target rows: the source model says how to read them
-    assert shot.input_shape_ == (1, 8, 8)
+    assert shot.input_shape_ == (1, 12, 12)
     assert shot.predict_proba(Xt).shape == (48, 3)
     np.testing.assert_array_equal(
-        shot.predict(Xt), shot.predict(Xt.reshape(-1, 1, 8, 8))
+        shot.predict(Xt), shot.predict(Xt.reshape(-1, 1, 12, 12))
     )
 
 
 def test_persistence_round_trip(flat_digits, tmp_path):
     Xs, ys, Xt, _ = flat_digits
-    clf = CDANClassifier(input_shape=(1, 8, 8), **TINY).fit(Xs, ys, Xt)
+    clf = CDANClassifier(input_shape=(1, 12, 12), **TINY).fit(Xs, ys, Xt)
     save(clf, tmp_path / "lenet")
     back = load(tmp_path / "lenet")
-    assert back.input_shape == (1, 8, 8) and back.feature_extractor == "lenet"
+    assert back.input_shape == (1, 12, 12) and back.feature_extractor == "lenet"
     np.testing.assert_array_equal(back.predict_proba(Xt), clf.predict_proba(Xt))
     np.testing.assert_array_equal(back.transform(Xt), clf.transform(Xt))
 
 
 def test_row_sources_and_pipelines_give_the_array_results(flat_digits, tmp_path):
     Xs, ys, Xt, _ = flat_digits
-    params = dict(input_shape=(1, 8, 8), **TINY)
+    params = dict(input_shape=(1, 12, 12), **TINY)
     ref = DANNClassifier(**params).fit(Xs, ys, Xt).predict_proba(Xt)
     np.save(tmp_path / "t.npy", Xt)
     memmap = np.load(tmp_path / "t.npy", mmap_mode="r")
@@ -192,4 +194,4 @@ def test_row_sources_and_pipelines_give_the_array_results(flat_digits, tmp_path)
     y = np.concatenate([ys, np.full(len(Xt), -1)])
     pipe = make_pipeline(MinMaxScaler(), DANNClassifier(**params)).fit(X, y)
     assert pipe.predict(Xt).shape == (48,)
-    assert pipe[-1].input_shape_ == (1, 8, 8)
+    assert pipe[-1].input_shape_ == (1, 12, 12)

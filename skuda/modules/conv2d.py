@@ -12,11 +12,12 @@ class LeNet(nn.Module):
     """LeNet-style CNN for small images such as digits.
 
     Two blocks ``Conv2d -> [BatchNorm2d] -> ReLU -> MaxPool2d(2)`` (20 and 50
-    filters of 5x5, "same" padding), then a fully connected layer of
-    ``out_features`` units with ReLU and dropout: the digits network of ADDA,
-    CDAN, MCC and SHOT [1]_ [2]_, after LeNet [3]_. The padding keeps the
-    spatial size through each convolution, so 16x16 images give 4x4 maps and
-    28x28 ones 7x7 before the fully connected layer.
+    filters of 5x5), then a fully connected layer of ``out_features`` units
+    with ReLU and dropout: the digits network of ADDA, CDAN, MCC and SHOT
+    [1]_ [2]_, after LeNet-5 [3]_. As LeNet-5 reads 28x28 digits on a 32x32
+    canvas, the first convolution pads its input by ``kernel_size // 2``
+    pixels and the later ones do not pad: 16x16 images give 50 maps of 2x2
+    (200 features), 28x28 ones 50 maps of 5x5.
 
     Parameters
     ----------
@@ -40,7 +41,7 @@ class LeNet(nn.Module):
     ----------
     out_features : int
     min_size : int
-        Smallest image side the module accepts (``2 ** len(n_filters)``).
+        Smallest image side the module accepts (12 by default).
 
     References
     ----------
@@ -72,19 +73,18 @@ class LeNet(nn.Module):
         n_filters = tuple(n_filters)
         if not n_filters:
             raise ValueError("n_filters must name at least one convolutional block.")
-        self.min_size = 2 ** len(n_filters)
+        self.min_size = _min_size(len(n_filters), kernel_size)
         height, width = (int(s) for s in image_size)
         if min(height, width) < self.min_size:
             raise ValueError(
-                f"LeNet with {len(n_filters)} pooling blocks needs images of at "
-                f"least {self.min_size}x{self.min_size} pixels; got image_size="
-                f"{(height, width)}."
+                f"LeNet with {len(n_filters)} blocks of {kernel_size}x{kernel_size} "
+                f"kernels needs images of at least {self.min_size}x{self.min_size} "
+                f"pixels; got image_size={(height, width)}."
             )
         layers, channels = [], in_channels
         for i, filters in enumerate(n_filters):
-            layers.append(
-                nn.Conv2d(channels, filters, kernel_size, padding=kernel_size // 2)
-            )
+            pad = kernel_size // 2 if i == 0 else 0
+            layers.append(nn.Conv2d(channels, filters, kernel_size, padding=pad))
             if batch_norm:
                 layers.append(nn.BatchNorm2d(filters))
             if i == len(n_filters) - 1 and dropout > 0:
@@ -92,8 +92,9 @@ class LeNet(nn.Module):
             layers += [nn.ReLU(), nn.MaxPool2d(2)]
             channels = filters
         self.features = nn.Sequential(*layers, nn.Flatten())
-        # "Same" convolutions keep the size; each pooling halves it, rounding down.
-        pooled = (height // self.min_size) * (width // self.min_size)
+        pooled = _side(height, len(n_filters), kernel_size) * _side(
+            width, len(n_filters), kernel_size
+        )
         self.fc = nn.Sequential(
             nn.Linear(channels * pooled, out_features), nn.ReLU(), nn.Dropout(dropout)
         )
@@ -102,6 +103,22 @@ class LeNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map images ``(n, channels, H, W)`` to features ``(n, out_features)``."""
         return self.fc(self.features(x))
+
+
+def _side(size, n_blocks, kernel_size):
+    """Side of the last feature map: a padded first block, then valid ones."""
+    size //= 2
+    for _ in range(n_blocks - 1):
+        size = (size - kernel_size + 1) // 2
+    return size
+
+
+def _min_size(n_blocks, kernel_size):
+    """Smallest image side that leaves at least one position after every block."""
+    size = 2
+    while _side(size, n_blocks, kernel_size) < 1:
+        size += 1
+    return size
 
 
 IMAGE_BACKBONES = {"lenet": LeNet}
