@@ -63,10 +63,11 @@ def _check_two_d(estimator):
     """ValueError unless ``estimator`` was fitted on 2-D input (named columns)."""
     check_is_fitted(estimator)
     if estimator.n_dims_in_ != 2:
+        kind = "3-D signals" if estimator.n_dims_in_ == 3 else "4-D images"
         raise ValueError(
-            f"{type(estimator).__name__} was fitted on {estimator.n_dims_in_}-D "
-            "input, whose output has no columns to name; feature names (and "
-            "set_output(transform='pandas')) need 2-D input."
+            f"{type(estimator).__name__} was fitted on {kind}, whose output "
+            f"{_SHAPES[estimator.n_dims_in_]} has no columns to name; feature "
+            "names (and set_output(transform='pandas')) need 2-D input."
         )
 
 
