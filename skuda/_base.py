@@ -25,6 +25,7 @@ from ._metadata import (
     row_weights,
     source_part,
 )
+from ._network import check_sizes
 from ._scaling import float32_moments, scale_rows
 from ._user_callbacks import (
     check_fit_callbacks,
@@ -38,10 +39,12 @@ from ._validation import (
     check_source_labels,
     is_unlabeled,
     n_rows,
+    reshape_rows,
     split_stacked,
 )
 from .exceptions import FitInterruptedWarning
 from .modules.conv import BACKBONES
+from .modules.conv2d import IMAGE_BACKBONES
 
 
 class BaseDAClassifier(
@@ -69,9 +72,15 @@ class BaseDAClassifier(
         "hidden_layer_sizes": [tuple, list],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
-        "feature_extractor": [nn.Module, StrOptions(set(BACKBONES)), type, None],
+        "feature_extractor": [
+            nn.Module,
+            StrOptions(set(BACKBONES) | set(IMAGE_BACKBONES)),
+            type,
+            None,
+        ],
         "head": [nn.Module, None],
         "feature_extractor_kwargs": [dict, None],
+        "input_shape": [tuple, list, None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -297,9 +306,31 @@ class BaseDAClassifier(
         does; then ``(n, length)`` input is read as one channel.
         """
         source = self._source_model_param()
-        return isinstance(self.feature_extractor, str) or (
+        fe = self.feature_extractor
+        return (isinstance(fe, str) and fe in BACKBONES) or (
             source is not None and source.reads_signals
         )
+
+    def _row_shape(self):
+        """Shape the network reads each row in: ``input_shape``, or the source's.
+
+        A source model fitted on images ``(channels, height, width)`` passes
+        its shape on, so flat target rows reach its encoder as images. None:
+        rows are used as given.
+        """
+        if self.input_shape is not None:
+            return check_sizes(self.input_shape, "input_shape")
+        source = self._source_model_param()
+        if source is not None and len(source.input_shape or ()) == 3:
+            return tuple(source.input_shape)
+        return None
+
+    def _network_rows(self, X, name):
+        """Rows of ``X`` (checked) in the shape the network reads; None stays None."""
+        if X is None:
+            return X
+        X = reshape_rows(X, name, self._row_shape())
+        return as_signals(X, name, self._takes_signals())
 
     def _check_domains(self, X_src, X_tgt, names):
         """Return both domains validated, in the network's shape.
@@ -311,8 +342,10 @@ class BaseDAClassifier(
         and ``y``).
         """
         source = self._source_model_param()
-        allow_nd = self.feature_extractor is not None or (
-            source is not None and len(source.input_shape or (0, 0)) > 1
+        allow_nd = (
+            self.feature_extractor is not None
+            or self.input_shape is not None
+            or (source is not None and len(source.input_shape or (0, 0)) > 1)
         )
         if source is not None:
             source.check_feature_names(X_src, names[0])
@@ -322,9 +355,10 @@ class BaseDAClassifier(
                 self, X_tgt, name=names[2], reset=False, allow_nd=allow_nd,
                 expected=X_src.shape[1:],
             )  # fmt: skip
-        signals = self._takes_signals()
-        X_src = as_signals(X_src, names[0], signals)
-        return X_src, as_signals(X_tgt, names[2], signals)
+        return (
+            self._network_rows(X_src, names[0]),
+            self._network_rows(X_tgt, names[2]),
+        )
 
     def _fit_domains(self, X_src, y_src, X_tgt, names):
         X_src, X_tgt = self._check_domains(X_src, X_tgt, names)

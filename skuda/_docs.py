@@ -30,13 +30,16 @@ SHARED = {
         "user guide reports where that helps and where it hurts.",
     ),
     "feature_extractor": (
-        '{"wdcnn", "cnn1d"}, torch.nn.Module or None',
+        '{"wdcnn", "cnn1d", "lenet"}, torch.nn.Module or None',
         'The feature extractor. ``None``: the MLP (2-D input). ``"wdcnn"`` '
         "(:class:`skuda.modules.WDCNN`, wide first kernel, for raw vibration) or "
         '``"cnn1d"`` (:class:`skuda.modules.CNN1d`, for multichannel sensors): a '
         "1-D CNN for signals of shape ``(n_samples, n_channels, length)``, or "
         "``(n_samples, length)`` read as one channel; input scaling is then per "
-        "channel. A module: used instead of the MLP (copied, never modified); it "
+        'channel. ``"lenet"`` (:class:`skuda.modules.LeNet`): a 2-D CNN for '
+        "images ``(n_samples, n_channels, height, width)`` (flat rows with "
+        "``input_shape``), scaled per channel. A module: used instead of the "
+        "MLP (copied, never modified); it "
         "may take inputs of any rank and must return one feature vector per row. "
         "A module class (skorch's habit): instantiated at fit with "
         "``feature_extractor_kwargs``, which ``set_params(feature_extractor__<arg>="
@@ -47,6 +50,16 @@ SHARED = {
         'Constructor arguments of the named backbone, e.g. ``{"n_filters": 32}`` '
         "(``in_channels`` is set from the data), or of a module class. Only with "
         "a named ``feature_extractor`` or a module class.",
+    ),
+    "input_shape": (
+        "tuple of int or None",
+        "Shape of one sample as the network reads it, e.g. ``(1, 16, 16)``: "
+        "flat rows ``(n_samples, prod(input_shape))`` are reshaped to it (C "
+        "order) inside the estimator, at fit and for new rows, so a "
+        "``Pipeline`` of 2-D transformers can feed an image backbone; rows "
+        "already of this shape pass unchanged. ``None``: rows are used as given "
+        "(and with a fitted ``source_estimator`` read from images, reshaped to "
+        "its image shape).",
     ),
     "head": (
         "torch.nn.Module or None",

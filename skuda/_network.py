@@ -11,6 +11,7 @@ import torch
 
 from .modules import MLP
 from .modules.conv import BACKBONES
+from .modules.conv2d import IMAGE_BACKBONES
 
 
 def build_encoder(estimator, input_shape):
@@ -23,9 +24,12 @@ def build_encoder(estimator, input_shape):
     if kwargs is not None and not isinstance(fe, (str, type)):
         raise ValueError(
             "feature_extractor_kwargs configures a named backbone "
-            f"({sorted(BACKBONES)}) or a module class; feature_extractor is "
+            f"({sorted({**BACKBONES, **IMAGE_BACKBONES})}) or a module class; "
+            f"feature_extractor is "
             f"{type(fe).__name__}."
         )
+    if fe in IMAGE_BACKBONES:
+        return image_backbone(fe, kwargs or {}, input_shape)
     if isinstance(fe, str):
         return signal_backbone(fe, kwargs or {}, input_shape)
     if isinstance(fe, type):
@@ -36,7 +40,7 @@ def build_encoder(estimator, input_shape):
         raise ValueError(
             "The default MLP takes 2-D input (n_samples, n_features); got "
             f"samples of shape {input_shape}. Use feature_extractor='wdcnn' or "
-            "'cnn1d' for signals, or flatten each row."
+            "'cnn1d' for signals or 'lenet' for images, or flatten each row."
         )
     return MLP(
         input_shape[0],
@@ -105,19 +109,42 @@ def build_discriminator(estimator, n_features, default, n_domains=2):
 def signal_backbone(name, kwargs, input_shape):
     """Build the backbone ``name`` for samples of shape (channels, length)."""
     channels, length = input_shape
-    try:
-        module = BACKBONES[name](channels, **kwargs)
-    except TypeError as exc:
-        raise TypeError(
-            f"feature_extractor_kwargs={kwargs!r} does not fit feature_extractor="
-            f"{name!r}: {exc}"
-        ) from exc
+    module = _named(BACKBONES[name], name, kwargs, channels)
     if length < module.min_length:
         raise ValueError(
             f"feature_extractor={name!r} needs signals of length >= "
             f"{module.min_length}; got length {length}."
         )
     return module
+
+
+def image_backbone(name, kwargs, input_shape):
+    """Build the backbone ``name`` for images of shape (channels, height, width)."""
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"feature_extractor={name!r} takes images of shape (n_samples, "
+            f"n_channels, height, width); got samples of shape {input_shape}. "
+            "Set input_shape=(n_channels, height, width) to reshape flat rows."
+        )
+    channels, *size = input_shape
+    try:
+        return _named(IMAGE_BACKBONES[name], name, kwargs, channels, tuple(size))
+    except ValueError as exc:
+        raise ValueError(
+            f"feature_extractor={name!r} cannot take samples of shape "
+            f"{input_shape}: {exc}"
+        ) from exc
+
+
+def _named(cls, name, kwargs, *shape):
+    """``cls(*shape, **kwargs)``; a TypeError naming ``feature_extractor_kwargs``."""
+    try:
+        return cls(*shape, **kwargs)
+    except TypeError as exc:
+        raise TypeError(
+            f"feature_extractor_kwargs={kwargs!r} does not fit feature_extractor="
+            f"{name!r}: {exc}"
+        ) from exc
 
 
 def check_sizes(sizes, name, *, allow_empty=False):

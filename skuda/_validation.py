@@ -6,6 +6,7 @@ so a change in scikit-learn touches one file.
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 import warnings
@@ -37,6 +38,7 @@ __all__ = [
     "check_source_labels",
     "is_unlabeled",
     "n_rows",
+    "reshape_rows",
     "split_stacked",
 ]
 
@@ -157,6 +159,9 @@ def _fitted_signal_rows(estimator, X, name, fitted_shape):
     """
     if X.ndim == 2 and fitted_shape == (1, X.shape[1]):
         return X.reshape(X.shape[0], 1, X.shape[1])
+    flat = math.prod(fitted_shape)
+    if X.ndim == 2 and X.shape[1] == flat == estimator.n_features_in_:
+        return X.reshape(X.shape[0], *fitted_shape)  # fitted on flat rows, reshaped
     if X.shape[1:] == fitted_shape:
         return X
     mismatch = (
@@ -346,6 +351,23 @@ def _take_rows(X, mask):
     if hasattr(X, "iloc"):
         return X.iloc[np.flatnonzero(mask)]
     return X[mask]
+
+
+def reshape_rows(X, name, shape):
+    """Rows of ``X`` as samples of ``shape`` (``input_shape``); None: unchanged.
+
+    Flat rows ``(n, prod(shape))`` are reshaped (C order, as
+    ``X.reshape(n, *shape)``); rows already of ``shape`` pass.
+    """
+    if shape is None or X.shape[1:] == shape:
+        return X
+    size = math.prod(shape)
+    if X.ndim == 2 and X.shape[1] == size:
+        return X.reshape(X.shape[0], *shape)
+    raise ValueError(
+        f"input_shape={shape} takes flat rows of {size} values or samples of shape "
+        f"{shape}; {name} has samples of shape {tuple(X.shape[1:])}."
+    )
 
 
 def as_signals(X, name, signals):

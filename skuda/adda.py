@@ -267,6 +267,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        input_shape=None,
         head=None,
         discriminator=None,
         validation_fraction=None,

@@ -82,6 +82,7 @@ class SourceOnlyClassifier(BaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        input_shape=None,
         head=None,
         validation_fraction=None,
         class_weight=None,

@@ -190,6 +190,7 @@ class CDANClassifier(BaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        input_shape=None,
         head=None,
         discriminator=None,
         validation_fraction=None,

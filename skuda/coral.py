@@ -132,6 +132,7 @@ class DeepCORALClassifier(BaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        input_shape=None,
         head=None,
         validation_fraction=None,
         mixed_precision=None,

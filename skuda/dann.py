@@ -199,6 +199,7 @@ class DANNClassifier(BaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        input_shape=None,
         head=None,
         discriminator=None,
         validation_fraction=None,

@@ -1,7 +1,8 @@
 """scikit-learn transformers for signals of shape (n, channels, length) or (n, length).
 
 A 2-D array ``(n, length)`` is read as one channel per row, as skuda's signal
-backbones do. Both transformers work inside a ``Pipeline``; fitted on 2-D input
+backbones do; :class:`ChannelStandardScaler` also takes images ``(n, channels,
+height, width)``. Both transformers work inside a ``Pipeline``; fitted on 2-D input
 they name their output columns (``get_feature_names_out``), so
 ``set_output(transform="pandas")`` works too.
 """
@@ -25,6 +26,11 @@ from ._scaling import moments, standardize_
 __all__ = ["ChannelStandardScaler", "FFTMagnitude"]
 
 _FLOATS = (np.float64, np.float32)
+_SHAPES = {
+    2: "(n_samples, length)",
+    3: "(n_samples, n_channels, length)",
+    4: "(n_samples, n_channels, height, width)",
+}
 
 
 def _check_signals(estimator, X, *, reset):
@@ -40,11 +46,9 @@ def _check_signals(estimator, X, *, reset):
     X = validate_data(
         estimator, X, reset=reset, allow_nd=True, dtype=_FLOATS, ensure_min_features=1
     )
-    if X.ndim not in (2, 3):
-        raise ValueError(
-            f"X has shape {X.shape}; expected (n_samples, length) or "
-            "(n_samples, n_channels, length)."
-        )
+    if X.ndim not in estimator._ranks:
+        expected = " or ".join(_SHAPES[rank] for rank in estimator._ranks)
+        raise ValueError(f"X has shape {X.shape}; expected {expected}.")
     if reset:
         estimator.n_dims_in_ = X.ndim
     elif X.ndim != fitted:
@@ -59,20 +63,24 @@ def _check_two_d(estimator):
     """ValueError unless ``estimator`` was fitted on 2-D input (named columns)."""
     check_is_fitted(estimator)
     if estimator.n_dims_in_ != 2:
+        kind = "3-D signals" if estimator.n_dims_in_ == 3 else "4-D images"
         raise ValueError(
-            f"{type(estimator).__name__} was fitted on 3-D signals, whose output "
-            "(n, channels, length) has no columns to name; feature names (and "
-            "set_output(transform='pandas')) need 2-D input."
+            f"{type(estimator).__name__} was fitted on {kind}, whose output "
+            f"{_SHAPES[estimator.n_dims_in_]} has no columns to name; feature "
+            "names (and set_output(transform='pandas')) need 2-D input."
         )
 
 
 class ChannelStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """Standardise each channel of a signal with statistics of the training rows.
+    """Standardise each channel of a signal or image with statistics of the rows.
 
-    Mean and standard deviation are taken over samples and time, per channel:
-    the scaling that suits a convolutional backbone, which shares its weights
-    along time (a per-time-step ``StandardScaler`` would destroy the signal's
-    shape). A 2-D input ``(n, length)`` is one channel.
+    Mean and standard deviation are taken over samples and positions (time for
+    signals ``(n, channels, length)``, both axes for images ``(n, channels,
+    height, width)``), per channel: the scaling that suits a convolutional
+    backbone, which shares its weights across positions (a per-position
+    ``StandardScaler`` would destroy the signal's shape). A 2-D input ``(n,
+    length)`` is one channel. It is the scaling every skuda estimator applies
+    with ``input_scaling`` to signals and images.
 
     Parameters
     ----------
@@ -89,7 +97,7 @@ class ChannelStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
     n_features_in_ : int
         ``X.shape[1]`` at fit: the length of 2-D rows, the channels of 3-D ones.
     n_dims_in_ : int
-        Rank of the input seen at fit (2 or 3).
+        Rank of the input seen at fit (2, 3 or 4).
 
     Examples
     --------
@@ -102,6 +110,7 @@ class ChannelStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
     """
 
     _parameter_constraints: dict = {"with_mean": ["boolean"], "with_std": ["boolean"]}
+    _ranks = (2, 3, 4)
 
     def __init__(self, *, with_mean=True, with_std=True):
         self.with_mean = with_mean
@@ -122,7 +131,7 @@ class ChannelStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         """
         self._validate_params()
         X = _check_signals(self, X, reset=True)
-        mean, std = moments(_three_d(X))
+        mean, std = moments(_channels_first(X))
         n_channels = len(mean)
         self.mean_ = mean.ravel() if self.with_mean else np.zeros(n_channels)
         self.scale_ = std.ravel() if self.with_std else np.ones(n_channels)
@@ -141,8 +150,8 @@ class ChannelStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         """
         check_is_fitted(self)
         X = _check_signals(self, X, reset=False)
-        out = _three_d(X).astype(np.float64)  # a copy: standardised in place
-        standardize_(out, self.mean_[:, None], self.scale_[:, None])
+        out = _channels_first(X).astype(np.float64)  # a copy: standardised in place
+        standardize_(out, *self._per_channel(out.ndim))
         return out.reshape(X.shape).astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
@@ -158,9 +167,14 @@ class ChannelStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         """
         check_is_fitted(self)
         X = _check_signals(self, X, reset=False)
-        X3 = _three_d(X)
-        out = X3 * self.scale_[:, None] + self.mean_[:, None]
+        mean, scale = self._per_channel(max(X.ndim, 3))
+        out = _channels_first(X) * scale + mean
         return out.reshape(X.shape).astype(X.dtype, copy=False)
+
+    def _per_channel(self, ndim):
+        """``mean_`` and ``scale_`` shaped to broadcast over rank-``ndim`` input."""
+        shape = (-1,) + (1,) * (ndim - 2)
+        return self.mean_.reshape(shape), self.scale_.reshape(shape)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: the input's (2-D input only).
@@ -221,6 +235,7 @@ class FFTMagnitude(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         "n_bins": [Interval(Integral, 1, None, closed="left"), None],
         "log": ["boolean"],
     }
+    _ranks = (2, 3)
 
     def __init__(self, *, n_bins=None, log=False):
         self.n_bins = n_bins
@@ -304,5 +319,6 @@ class FFTMagnitude(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return tags
 
 
-def _three_d(X):
+def _channels_first(X):
+    """``X`` with a channel axis: ``(n, length)`` is one channel."""
     return X[:, None, :] if X.ndim == 2 else X

@@ -28,7 +28,6 @@ from ._two_phase import TwoPhaseDAClassifier
 from ._validation import (
     Interval,
     StrOptions,
-    as_signals,
     check_rows,
     is_unlabeled,
 )
@@ -334,6 +333,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         warm_start=False,
         input_scaling="pooled",
         feature_extractor_kwargs=None,
+        input_shape=None,
         head=None,
         validation_fraction=None,
         class_weight=None,
@@ -398,7 +398,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         source = self._source_model_param()
         source.check_feature_names(X, "X")
         X = check_rows(self, X, name="X", reset=True, allow_nd=True)
-        X = as_signals(X, "X", self._takes_signals())
+        X = self._network_rows(X, "X")
         if source.input_shape is not None and X.shape[1:] != source.input_shape:
             raise ValueError(
                 f"X has samples of shape {X.shape[1:]}, but source_estimator was "

@@ -45,6 +45,7 @@ _REPEATS = (
 _COMMON = {
     "check_classifiers_classes": _MINUS_ONE,
     "check_sample_weight_equivalence_on_dense_data": _REPEATS,
+    "check_sample_weight_equivalence_on_sparse_data": _REPEATS,
 }
 EXPECTED_FAILED = {
     "DANNClassifier": _COMMON,

@@ -3,6 +3,7 @@
 from .backbones import MLP
 from .conditioning import MultilinearMap, RandomizedMultilinearMap
 from .conv import WDCNN, CNN1d
+from .conv2d import LeNet
 from .grl import GradientReversal, grad_reverse
 from .heads import ClassifierHead, DomainDiscriminator, WeightNormLinear
 from .network import DANetwork
@@ -13,6 +14,7 @@ __all__ = [
     "RandomizedMultilinearMap",
     "WDCNN",
     "CNN1d",
+    "LeNet",
     "ClassifierHead",
     "DomainDiscriminator",
     "DANetwork",
