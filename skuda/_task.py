@@ -83,6 +83,8 @@ class RegressionTask:
         y = np.asarray(host_labels(y))
         if y.ndim not in (1, 2):
             raise ValueError(f"y must be 1-D or 2-D; got shape {y.shape}.")
+        if y.dtype.kind == "c":
+            raise ValueError(f"y: Complex data not supported (dtype {y.dtype}).")
         if y.dtype.kind not in "fiub":
             try:
                 y = y.astype(np.float64)
