@@ -145,12 +145,15 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=[*SHALLOW, *DEEP],
                         choices=[*SHALLOW, *DEEP])  # fmt: skip
     parser.add_argument("--results", type=Path, default=common.RESULTS)
+    parser.add_argument("--tasks", nargs="+", help="a subset of the tasks, by name")
     args = parser.parse_args(argv)
     path = args.results / "regression.csv"
     if not args.report:
         tasks, seeds = TASKS, range(args.seeds)
         if args.quick:
             tasks, seeds = TASKS[:1], range(1)
+        if args.tasks:
+            tasks = [t for t in tasks if common.task_name(*t) in args.tasks]
         run(tasks, seeds, args.methods, path)
     print(report(path, args.results))
 

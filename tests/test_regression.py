@@ -196,3 +196,12 @@ def test_default_grid_of_the_regressor():
         "lambda_": [0.1, 0.3, 1.0],
         "lr": [3e-4, 1e-3],
     }
+
+
+def test_make_shifted_regression_drifts_only_the_last_features():
+    Xs, ys, Xt, yt = make_shifted_regression(n_samples=2000, random_state=1)
+    gap = Xt.mean(axis=0) - Xs.mean(axis=0)
+    np.testing.assert_allclose(gap, [0, 0, 0, 2, 2, 2], atol=0.1)
+    assert ys.dtype == yt.dtype == np.float64
+    with pytest.raises(ValueError, match="n_drifting"):
+        make_shifted_regression(n_features=3, n_drifting=3)
