@@ -19,6 +19,7 @@ bases, :class:`~skuda._base.BaseDAClassifier` and
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils import column_or_1d
 from torch import nn
 
 from ._validation import (
@@ -36,7 +37,8 @@ class ClassificationTask:
     marker = "-1"
 
     def stacked_targets(self, y):
-        """Return ``(y, is_target)`` for the stacked form's 1-D labels ``y``."""
+        """Return ``(y, is_target)`` for the stacked form's labels ``y`` (1-D)."""
+        y = column_or_1d(host_labels(y), warn=True)
         return y, is_unlabeled(y)
 
     def fit_targets(self, y, n_rows, name):

@@ -243,12 +243,11 @@ def split_stacked(X, y, task=None):
         raise ValueError(
             "This estimator requires y to be passed, but the target y is None."
         )
-    marker = "-1" if task is None else task.marker
     if task is None:
-        y = column_or_1d(_host(y), warn=True)
+        marker, y = "-1", column_or_1d(_host(y), warn=True)
         is_target = is_unlabeled(y)
     else:
-        y, is_target = task.stacked_targets(y)
+        marker, (y, is_target) = task.marker, task.stacked_targets(y)
     if is_row_source(X):  # split by row indices, without reading the rows
         X = row_source(X, "X")
     elif not (hasattr(X, "iloc") or sp.issparse(X)):
