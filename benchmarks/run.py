@@ -6,6 +6,7 @@ Usage::
     python -m benchmarks.run --suite signals ...             # benchmarks/signals.py
     python -m benchmarks.run --suite selection ...           # benchmarks/selection.py
     python -m benchmarks.run --suite multisource ...         # benchmarks/multisource.py
+    python -m benchmarks.run --suite regression ...          # benchmarks/regression.py
     python -m benchmarks.run --suite speed ...               # benchmarks/bench_speed.py
     python -m benchmarks.run --suite scale ...               # benchmarks/bench_scale.py
     python -m benchmarks.run --suite gpu ...                 # benchmarks/bench_gpu.py
@@ -30,6 +31,7 @@ if __package__:  # python -m benchmarks.run
         bench_sparse,
         bench_speed,
         multisource,
+        regression,
         selection,
         signals,
         tabular,
@@ -41,6 +43,7 @@ else:  # python benchmarks/run.py
     import bench_sparse
     import bench_speed
     import multisource
+    import regression
     import selection
     import signals
     import tabular
@@ -50,6 +53,7 @@ SUITES = {
     "signals": signals,
     "selection": selection,
     "multisource": multisource,
+    "regression": regression,
     "speed": bench_speed,
     "scale": bench_scale,
     "gpu": bench_gpu,

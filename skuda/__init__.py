@@ -1,10 +1,10 @@
 """skuda: scikit-learn-compatible deep unsupervised domain adaptation."""
 
 from .adda import ADDAClassifier
-from .baseline import SourceOnlyClassifier
+from .baseline import SourceOnlyClassifier, SourceOnlyRegressor
 from .cdan import CDANClassifier
-from .coral import DeepCORALClassifier
-from .dann import DANNClassifier
+from .coral import DeepCORALClassifier, DeepCORALRegressor
+from .dann import DANNClassifier, DANNRegressor
 from .exceptions import CollapseWarning, FitInterruptedWarning, TrainingDivergedError
 from .mcc import MCCClassifier
 from .shot import SHOTAdapter
@@ -15,10 +15,13 @@ __all__ = [
     "ADDAClassifier",
     "CDANClassifier",
     "DANNClassifier",
+    "DANNRegressor",
     "DeepCORALClassifier",
+    "DeepCORALRegressor",
     "MCCClassifier",
     "SHOTAdapter",
     "SourceOnlyClassifier",
+    "SourceOnlyRegressor",
     "CollapseWarning",
     "FitInterruptedWarning",
     "TrainingDivergedError",

@@ -9,15 +9,19 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import column_or_1d
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from torch import nn
 
 from ._batching import DomainData
 from ._building import _OPTIMIZERS, NetBuildingMixin
 from ._device import autocast_dtype, draw_seeds, resolve_device, seeded
 from ._distributed import accelerator_device, agree_on_seeds
-from ._inference import InferenceMixin
+from ._inference import (
+    AccuracyScoreMixin,
+    InferenceMixin,
+    ProbaMixin,
+    R2ScoreMixin,
+)
 from ._metadata import (
     check_domains,
     check_sample_weight,
@@ -27,6 +31,7 @@ from ._metadata import (
 )
 from ._network import check_sizes
 from ._scaling import float32_moments, scale_rows
+from ._task import CLASSIFICATION, REGRESSION
 from ._user_callbacks import (
     check_fit_callbacks,
     set_callback_params,
@@ -36,8 +41,6 @@ from ._validation import (
     StrOptions,
     as_signals,
     check_rows,
-    check_source_labels,
-    is_unlabeled,
     n_rows,
     reshape_rows,
     split_stacked,
@@ -47,14 +50,15 @@ from .modules.conv import BACKBONES
 from .modules.conv2d import IMAGE_BACKBONES
 
 
-class BaseDAClassifier(
-    NetBuildingMixin, InferenceMixin, ClassifierMixin, BaseEstimator
-):
-    """Base class of skuda's domain-adaptation classifiers.
+class BaseDAEstimator(NetBuildingMixin, InferenceMixin, BaseEstimator):
+    """Base class of skuda's domain-adaptation estimators.
 
-    Subclasses set ``_net_class`` (a :class:`skuda._net.DANet` subclass with the
-    method's ``batch_loss``) and may override ``_extra_modules`` (networks beyond
-    encoder and head) and ``_net_params`` (method parameters for the net).
+    What is specific to classification or regression comes from ``_task``
+    (:mod:`skuda._task`), set by :class:`BaseDAClassifier` and
+    :class:`BaseDARegressor`; methods subclass those. Subclasses set
+    ``_net_class`` (a :class:`skuda._net.DANet` subclass with the method's
+    ``batch_loss``) and may override ``_extra_modules`` (networks beyond encoder
+    and head) and ``_net_params`` (method parameters for the net).
     Two-phase methods override ``_train``.
 
     **Two fit forms, one meaning.** ``fit(X_src, y_src, X_tgt)`` passes the
@@ -63,9 +67,11 @@ class BaseDAClassifier(
     whose label is ``-1`` are unlabelled target rows, all others labelled source
     rows. Without any ``-1`` row a warning is issued and only the source is
     used. If ``-1`` is one of your classes, use the three-argument form.
+    Regressors mark target rows with ``NaN`` instead (``-1`` is a value).
     """
 
     _net_class = None
+    _task = CLASSIFICATION
     _requires_target = True
 
     _parameter_constraints: dict = {
@@ -115,9 +121,10 @@ class BaseDAClassifier(
         X : array-like of shape (n_samples, n_features)
             Source rows when ``X_tgt`` is given; otherwise the stacked rows of
             both domains.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Source labels when ``X_tgt`` is given; otherwise labels in which
-            ``-1`` marks the unlabelled target rows.
+            ``-1`` (classifiers) or ``NaN`` (regressors) marks the unlabelled
+            target rows.
         X_tgt : array-like of shape (n_target, n_features), default=None
             Unlabelled target rows (three-argument form).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -170,12 +177,13 @@ class BaseDAClassifier(
         names = _THREE_ARGUMENTS
         if X_tgt is None:
             names = _STACKED
-            X_src, y_src, X_tgt = split_stacked(X, y)
+            X_src, y_src, X_tgt = split_stacked(X, y, self._task)
             self._stacked_metadata(y)
             if X_tgt is None and self._requires_target:
                 warnings.warn(
-                    f"{type(self).__name__}.fit got no target rows (no label -1 in "
-                    "y): training on the source only, without adaptation.",
+                    f"{type(self).__name__}.fit got no target rows (no label "
+                    f"{self._task.marker} in y): training on the source only, "
+                    "without adaptation.",
                     UserWarning,
                     stacklevel=user_stacklevel(),
                 )
@@ -192,8 +200,7 @@ class BaseDAClassifier(
         meta = getattr(self, "_metadata", {})
         if all(v is None for v in meta.values()):
             return
-        y = column_or_1d(y, warn=False)
-        is_target = is_unlabeled(y)
+        y, is_target = self._task.stacked_targets(y)
         w, d = meta.get("sample_weight"), meta.get("domains")
         if w is not None:
             w = check_sample_weight(w, len(y), what="row")
@@ -214,7 +221,8 @@ class BaseDAClassifier(
         w, d = meta.get("sample_weight"), meta.get("domains")
         if w is not None:
             w = check_sample_weight(w, n_src)
-        self._row_weights = row_weights(w, self.class_weight, classes, y_idx)
+        class_weight = getattr(self, "class_weight", None)  # classifiers only
+        self._row_weights = row_weights(w, class_weight, classes, y_idx)
         if d is not None:
             d = check_domains(d, n_src)
         labels, self._row_domains = encode_domains(d)
@@ -362,21 +370,21 @@ class BaseDAClassifier(
 
     def _fit_domains(self, X_src, y_src, X_tgt, names):
         X_src, X_tgt = self._check_domains(X_src, X_tgt, names)
-        y_src = check_source_labels(y_src, X_src.shape[0], name=names[1])
+        fitted, y_train = self._task.fit_targets(y_src, X_src.shape[0], names[1])
         # Target rows inform the input scaling even for methods that ignore them
         # in training, so a source-only baseline sees the same inputs as DANN.
         X_src, X_tgt = self._fit_scaling(X_src, X_tgt)
         if not self._requires_target:
             X_tgt = None
-        classes, y_idx = np.unique(y_src, return_inverse=True)
-        self._source_metadata(y_idx, classes)
-        reuse = self._can_warm_start(classes, X_src.shape[1:])
-        self.classes_ = classes
+        self._source_metadata(y_train, fitted.get("classes_"))
+        reuse = self._can_warm_start(fitted, X_src.shape[1:])
+        for name, value in fitted.items():
+            setattr(self, name, value)
         self.input_shape_ = X_src.shape[1:]
         sizes = (n_rows(X_src), 0 if X_tgt is None else n_rows(X_tgt))
 
         def train(batch_seed):
-            return self._train(X_src, y_idx, X_tgt, batch_seed, reuse=reuse)
+            return self._train(X_src, y_train, X_tgt, batch_seed, reuse=reuse)
 
         return self._run_training(train, sizes=sizes)
 
@@ -439,14 +447,15 @@ class BaseDAClassifier(
         """Build (or reuse) the net and train it; runs inside the seeded context.
 
         ``X_src``/``X_tgt`` are validated float32 arrays (``X_tgt`` may be None),
-        ``y_idx`` the labels as indices into ``classes_``. Returns the trained
+        ``y_idx`` the encoded targets (class indices, or standardised values
+        for regressors; see :mod:`skuda._task`). Returns the trained
         net, stored as ``net_``. Methods with several phases override this.
         """
         data = self._domain_data(X_src, y_idx, X_tgt)
         if reuse:
             net = self._continue_net()
         else:
-            network = self._build_network(self.input_shape_, len(self.classes_))
+            network = self._build_network(self.input_shape_, self._n_outputs())
             net = self._make_net(self._net_class, network, batch_seed)
         return self._fit_net(net, data)
 
@@ -483,16 +492,24 @@ class BaseDAClassifier(
             X_tgt = scale_rows(X_tgt, tgt_stats)
         return X_src, X_tgt
 
-    def _can_warm_start(self, classes, input_shape):
+    def _n_outputs(self):
+        """Return the outputs of the head: classes, or target columns (``_task``)."""
+        return self._task.n_outputs(self._task.fitted(self))
+
+    def _can_warm_start(self, fitted, input_shape):
         if not (self.warm_start and hasattr(self, "net_")):
             return False
-        if not np.array_equal(classes, self.classes_) or (
+        old = self._task.fitted(self)
+        if not self._task.same_outputs(old, fitted) or (
             input_shape != self.input_shape_
         ):
+            task = self._task
             raise ValueError(
-                "warm_start=True needs the same classes and input shape as the "
-                f"previous fit; got classes {classes} and shape {input_shape}, "
-                f"previously {self.classes_} and {self.input_shape_}."
+                "warm_start=True needs the same classes (regressors: number of "
+                "outputs) and input shape as the previous fit; got "
+                f"{task.n_outputs(fitted)} outputs {_show(fitted)} and shape "
+                f"{input_shape}, previously {task.n_outputs(old)} outputs "
+                f"{_show(old)} and {self.input_shape_}."
             )
         before = getattr(self, "_previous_domains", None)
         now = getattr(self, "source_domains_", None)
@@ -504,6 +521,40 @@ class BaseDAClassifier(
                 f"previous fit; got {now}, previously {before}."
             )
         return True
+
+
+class BaseDAClassifier(
+    ProbaMixin, AccuracyScoreMixin, ClassifierMixin, BaseDAEstimator
+):
+    """Base class of skuda's domain-adaptation classifiers.
+
+    ``-1`` marks target rows in the stacked form; ``predict_proba`` and
+    ``score`` (accuracy) come with it.
+    """
+
+    _task = CLASSIFICATION
+
+
+class BaseDARegressor(R2ScoreMixin, RegressorMixin, BaseDAEstimator):
+    """Base class of skuda's domain-adaptation regressors.
+
+    ``NaN`` marks target rows in the stacked form (every output NaN); targets
+    are standardised on the source rows for training (``target_mean_``,
+    ``target_scale_``) and ``predict`` returns them in the units of ``y``.
+    ``score`` is R^2; there is no ``predict_proba``.
+    """
+
+    _task = REGRESSION
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _show(fitted):
+    """Describe the classes in a warm-start message (nothing for a regressor)."""
+    return f"(classes {fitted['classes_']})" if "classes_" in fitted else ""
 
 
 _THREE_ARGUMENTS = ("X_src", "y_src", "X_tgt")

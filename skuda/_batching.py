@@ -81,7 +81,15 @@ class DomainData(Dataset):
         if X_src is None and X_tgt is None:
             raise ValueError("DomainData needs source or target rows.")
         self.X_src = _to_device(X_src, device)
-        self.y_src = _to_tensor(y_src, torch.long, device)
+        # Class indices are long (cross-entropy); regression targets float32.
+        floating = y_src is not None and (
+            y_src.is_floating_point()
+            if isinstance(y_src, torch.Tensor)
+            else y_src.dtype.kind == "f"
+        )
+        self.y_src = _to_tensor(
+            y_src, torch.float32 if floating else torch.long, device
+        )
         self.X_tgt = _to_device(X_tgt, device)
         self.w_src = _to_tensor(w_src, torch.float32, device)
         self.d_src = _to_tensor(d_src, torch.long, device)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 
 import torch
-from torch import nn
 
 from ._distributed import main_process_print
 from ._net import AnnealedLR
@@ -39,9 +38,9 @@ class NetBuildingMixin:
         """Build a network shaped like the fitted ``net_.module_`` (any weights).
 
         :mod:`skuda.persistence` loads saved weights into it; built from the
-        parameters and the fitted ``input_shape_`` and ``classes_``.
+        parameters and the fitted ``input_shape_`` and number of outputs.
         """
-        return self._build_network(self.input_shape_, len(self.classes_))
+        return self._build_network(self.input_shape_, self._n_outputs())
 
     def _extra_modules(self, n_features):
         """Networks beyond encoder and head, e.g. a discriminator."""
@@ -96,7 +95,7 @@ class NetBuildingMixin:
         method (``"source"`` or ``"adaptation"``).
         """
         params = dict(
-            criterion=nn.CrossEntropyLoss,
+            criterion=self._task.criterion,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,

@@ -48,10 +48,51 @@ class AccuracyScoreMixin:
         return super().score(X, y, sample_weight=sample_weight)
 
 
-class InferenceMixin(
-    AccuracyScoreMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-):
-    """``predict``, ``predict_proba`` and ``transform`` of a fitted estimator.
+class R2ScoreMixin:
+    """``score`` = R^2, documented here rather than inherited (regressors)."""
+
+    def score(self, X, y, sample_weight=None):
+        """Return the coefficient of determination R^2 of ``predict(X)``.
+
+        Plain R^2, as for any regressor (averaged uniformly over outputs): for
+        model selection without target labels use a scorer of
+        :mod:`skuda.selection` instead.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+class ProbaMixin:
+    """``predict_proba`` of a fitted classifier (softmax of the head's logits)."""
+
+    def predict_proba(self, X):
+        """Class probabilities of the rows of ``X`` (any domain).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        logits = torch.from_numpy(self._logits(X)).double()
+        return torch.softmax(logits, dim=1).numpy()
+
+
+class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """``predict`` and ``transform`` of a fitted estimator.
 
     ``transform``'s columns are named ``<classname><i>`` by
     ``get_feature_names_out``, so ``set_output(transform="pandas")`` works.
@@ -75,7 +116,7 @@ class InferenceMixin(
         return SourceModel(
             encoder=self._prediction_encoder(),
             head=self.net_.module_.head,
-            classes=self.classes_,
+            classes=getattr(self, "classes_", None),
             input_shape=tuple(self.input_shape_),
             mean=self.input_mean_,
             scale=self.input_scale_,
@@ -162,28 +203,13 @@ class InferenceMixin(
         return device
 
     def _logits(self, X):
-        """Class logits of the rows of ``X``, shape (n_samples, n_classes)."""
+        """Head outputs of the rows of ``X`` (class logits, standardised values)."""
         check_is_fitted(self)
         encoder, head = self._prediction_encoder(), self.net_.module_.head
         return self._infer(X, lambda x: head(encoder(x)))
 
-    def predict_proba(self, X):
-        """Class probabilities of the rows of ``X`` (any domain).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
-        logits = torch.from_numpy(self._logits(X)).double()
-        return torch.softmax(logits, dim=1).numpy()
-
     def predict(self, X):
-        """Predicted class of each row of ``X`` (any domain).
+        """Predicted class (regressors: value) of each row of ``X`` (any domain).
 
         Parameters
         ----------
@@ -191,10 +217,11 @@ class InferenceMixin(
 
         Returns
         -------
-        ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``(n_samples, n_outputs)`` for a regressor fitted on 2-D ``y``.
         """
-        logits = self._logits(X)  # checks that the estimator is fitted
-        return self.classes_[logits.argmax(axis=1)]
+        outputs = self._logits(X)  # checks that the estimator is fitted
+        return self._task.decode(self, outputs)
 
     def transform(self, X):
         """Learned features of the rows of ``X`` (the encoder's output).

@@ -169,12 +169,13 @@ class DANet(MixedPrecisionMixin, NeuralNet):
 
     # -- skorch overrides --------------------------------------------------------
     def get_default_callbacks(self):
-        # valid_acc as in skorch's NeuralNetClassifier; it records only when
-        # there is validation data (held-out source rows).
-        valid_acc = EpochScoring("accuracy", name="valid_acc", lower_is_better=False)
+        # valid_acc as in skorch's NeuralNetClassifier (regressors: valid_r2); it
+        # records only when there is validation data (held-out source rows).
+        name = "r2" if self._regression else "accuracy"
+        valid = EpochScoring(name, name=f"valid_{name[:3]}", lower_is_better=False)
         callbacks = [
             *super().get_default_callbacks(),
-            ("valid_acc", valid_acc),
+            (f"valid_{name[:3]}", valid),
             ("finite_loss", FiniteLoss()),
         ]
         if getattr(self, "accelerator", None) is not None:
@@ -299,9 +300,18 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         # path (ADDA: the target encoder), not the network's forward.
         return self.target_logits(to_tensor(x, device=self.device))
 
+    @property
+    def _regression(self):
+        """Whether the label loss is a regression loss (the criterion, MSE)."""
+        return self.criterion is torch.nn.MSELoss
+
     def predict(self, X):
-        """Return class indices, the argmax of ``predict_proba`` (as skorch's)."""
-        return self.predict_proba(X).argmax(axis=1)
+        """Return class indices, the argmax of ``predict_proba`` (as skorch's).
+
+        A regression net returns its (standardised) outputs.
+        """
+        out = self.predict_proba(X)
+        return out if self._regression else out.argmax(axis=1)
 
     def progress_at(self, iteration):
         """Training progress ``p`` in [0, 1] at ``iteration`` of this fit."""

@@ -34,8 +34,10 @@ __all__ = [
     "StrOptions",
     "check_features",
     "check_feature_names",
+    "check_regression_targets",
     "check_rows",
     "check_source_labels",
+    "host_labels",
     "is_unlabeled",
     "n_rows",
     "reshape_rows",
@@ -233,16 +235,23 @@ def check_source_labels(y, n_rows, *, name="y_src"):
     return y
 
 
-def split_stacked(X, y):
-    """Split the stacked form ``(X, y)``: rows labelled ``-1`` are target rows.
+def split_stacked(X, y, task=None):
+    """Split the stacked form ``(X, y)`` into its labelled and target rows.
 
-    Returns ``(X_src, y_src, X_tgt)``; ``X_tgt`` is None when no row is ``-1``.
+    ``task`` (an estimator's ``_task``) says which rows are target rows: its
+    ``stacked_targets(y)`` returns ``(y, is_target)`` and ``marker`` names the
+    marker in messages. None: rows labelled ``-1`` (classification).
+    Returns ``(X_src, y_src, X_tgt)``; ``X_tgt`` is None when no row is marked.
     """
     if y is None:
         raise ValueError(
             "This estimator requires y to be passed, but the target y is None."
         )
-    y = column_or_1d(_host(y), warn=True)
+    if task is None:
+        marker, y = "-1", column_or_1d(_host(y), warn=True)
+        is_target = is_unlabeled(y)
+    else:
+        marker, (y, is_target) = task.marker, task.stacked_targets(y)
     if sp.issparse(X):
         X = SparseRows(X, "X")
     if is_row_source(X):  # split by row indices, without reading the rows
@@ -255,11 +264,10 @@ def split_stacked(X, y):
         raise ValueError(f"X has {n} rows but y has {len(y)} labels; they must match.")
     if n == 0:
         raise ValueError("X has 0 rows; expected labelled source rows and target rows.")
-    is_target = is_unlabeled(y)
     if is_target.all():
         raise ValueError(
-            "Every label in y is -1 (unlabelled target rows): there is no labelled "
-            "source data to learn from."
+            f"Every label in y is {marker} (unlabelled target rows): there is no "
+            "labelled source data to learn from."
         )
     if not is_target.any():
         return X, y, None
@@ -270,9 +278,56 @@ def split_stacked(X, y):
     return _take_rows(X, ~is_target), y_src, _take_rows(X, is_target)
 
 
+def check_regression_targets(y, n_rows, *, name="y_src"):
+    """Validate continuous source targets: numbers, finite, one row per sample.
+
+    Returns a float64 array of shape (n,) or (n, n_outputs); integers are
+    values, not classes.
+    """
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None."
+        )
+    y = _host(y)
+    if getattr(y, "dtype", None) is not None and y.dtype.kind in "USO":
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} must hold numbers (a regressor's targets); got dtype "
+                f"{y.dtype}."
+            ) from None
+    try:
+        y = check_array(
+            y, ensure_2d=False, dtype=np.float64, ensure_all_finite=False,
+            input_name=name, ensure_min_samples=0,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if y.ndim == 2 and y.shape[1] == 0 or y.ndim > 2:
+        raise ValueError(
+            f"{name} must have shape (n,) or (n, n_outputs); got {y.shape}."
+        )
+    if len(y) != n_rows:
+        raise ValueError(
+            f"{name} has {len(y)} targets but there are {n_rows} source rows; they "
+            "must match."
+        )
+    if not np.isfinite(y).all():
+        raise ValueError(
+            f"{name} contains NaN or infinity; every source row needs a finite "
+            "target. (In the stacked fit(X, y) form NaN marks target rows; the "
+            "three-argument form takes the target rows as X_tgt.)"
+        )
+    return y
+
+
 def _host(y):
     """Labels given as a tensor (on any device), as a NumPy array."""
     return y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
+
+
+host_labels = _host
 
 
 def n_rows(X):

@@ -87,7 +87,7 @@ class SourceValidSplit:
             train, valid = train_test_split(
                 rows,
                 test_size=self.fraction,
-                stratify=y,
+                stratify=y if y.dtype.kind in "iu" else None,  # regression: plain
                 random_state=self.random_state,
             )
         except ValueError as exc:

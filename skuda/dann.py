@@ -7,7 +7,7 @@ from numbers import Real
 import torch
 import torch.nn.functional as F
 
-from ._base import BaseDAClassifier, store_parameters
+from ._base import BaseDAClassifier, BaseDAEstimator, BaseDARegressor, store_parameters
 from ._docs import shared_parameters
 from ._net import DANet
 from ._network import build_discriminator
@@ -18,7 +18,10 @@ from .schedules import adversarial_weight
 
 
 class _DANNNet(DANet):
-    """DANN's loss: source cross-entropy plus the domain loss through a GRL.
+    """DANN's loss: the source label loss plus the domain loss through a GRL.
+
+    The label loss is the net's criterion: cross-entropy for classifiers, the
+    squared error on standardised targets for regressors (``_task``).
 
     ``n_source_domains`` K >= 2: the discriminator tells the K source domains
     and the target apart (cross-entropy over K + 1 domains, target last).
@@ -72,8 +75,41 @@ def _multi_domain_loss(logits, source_domains, n_target):
     return F.cross_entropy(logits, labels), acc
 
 
+class _DANN:
+    """What DANNClassifier and DANNRegressor share: net, discriminator, params."""
+
+    _net_class = _DANNNet
+
+    _parameter_constraints: dict = {
+        **BaseDAEstimator._parameter_constraints,
+        "lambda_": [Interval(Real, 0, None, closed="left")],
+        "lambda_schedule": [StrOptions({"dann", "constant"})],
+        "multi_source": [StrOptions({"multiclass", "pooled"})],
+        "discriminator_hidden_layer_sizes": [tuple, list],
+        "discriminator": [torch.nn.Module, None],
+    }
+
+    def _extra_modules(self, n_features):
+        n_domains = self._n_source_domains() + 1
+        disc = build_discriminator(self, n_features, DomainDiscriminator, n_domains)
+        return {"discriminator": disc}
+
+    def _n_source_domains(self):
+        """Source domains the discriminator tells apart (1: pooled, binary)."""
+        domains = getattr(self, "source_domains_", None)
+        if self.multi_source == "pooled" or domains is None:
+            return 1
+        return len(domains)
+
+    def _net_params(self):
+        params = {"adv_weight": self.lambda_, "adv_schedule": self.lambda_schedule}
+        if self._n_source_domains() > 1:  # the binary net keeps its old settings
+            params["n_source_domains"] = self._n_source_domains()
+        return params
+
+
 @shared_parameters
-class DANNClassifier(BaseDAClassifier):
+class DANNClassifier(_DANN, BaseDAClassifier):
     """Domain-adversarial neural network (DANN) classifier.
 
     A feature extractor feeds a label classifier, trained on labelled source
@@ -162,17 +198,6 @@ class DANNClassifier(BaseDAClassifier):
     (3,)
     """
 
-    _net_class = _DANNNet
-
-    _parameter_constraints: dict = {
-        **BaseDAClassifier._parameter_constraints,
-        "lambda_": [Interval(Real, 0, None, closed="left")],
-        "lambda_schedule": [StrOptions({"dann", "constant"})],
-        "multi_source": [StrOptions({"multiclass", "pooled"})],
-        "discriminator_hidden_layer_sizes": [tuple, list],
-        "discriminator": [torch.nn.Module, None],
-    }
-
     def __init__(
         self,
         lambda_=0.3,
@@ -207,20 +232,119 @@ class DANNClassifier(BaseDAClassifier):
     ):
         store_parameters(self, locals())
 
-    def _extra_modules(self, n_features):
-        n_domains = self._n_source_domains() + 1
-        disc = build_discriminator(self, n_features, DomainDiscriminator, n_domains)
-        return {"discriminator": disc}
 
-    def _n_source_domains(self):
-        """Source domains the discriminator tells apart (1: pooled, binary)."""
-        domains = getattr(self, "source_domains_", None)
-        if self.multi_source == "pooled" or domains is None:
-            return 1
-        return len(domains)
+@shared_parameters
+class DANNRegressor(_DANN, BaseDARegressor):
+    """Domain-adversarial neural network (DANN) regressor.
 
-    def _net_params(self):
-        params = {"adv_weight": self.lambda_, "adv_schedule": self.lambda_schedule}
-        if self._n_source_domains() > 1:  # the binary net keeps its old settings
-            params["n_source_domains"] = self._n_source_domains()
-        return params
+    DANN (Ganin et al., 2016) with a regression head: the label loss of the
+    paper's Eq. 10 is the squared error instead of the cross-entropy (the
+    paper's objective is a source risk plus the adversarial domain term, and
+    its bound holds for any bounded loss), so the features are trained to
+    predict the source targets while the domain discriminator, through the
+    gradient reversal layer, cannot tell the domains apart. Same network,
+    schedules and loss hook as :class:`DANNClassifier`.
+
+    Targets are standardised with the mean and standard deviation of the
+    source targets for training, so ``lambda_`` and ``lr`` mean the same in
+    any units; ``predict`` returns values in the units of ``y``. Integer
+    targets are values, never classes. ``y`` may have several columns
+    (multi-output). In the stacked ``fit(X, y)`` form, target rows are the
+    rows whose ``y`` is NaN (in every column): ``-1`` is a valid target value.
+
+    Parameters
+    ----------
+    lambda_ : float, default=0.3
+        Final weight of the adversarial term (as for :class:`DANNClassifier`).
+    lambda_schedule : {"dann", "constant"}, default="dann"
+        ``"dann"``: warm-up ``lambda_ * (2 / (1 + exp(-10 p)) - 1)``.
+        ``"constant"``: ``lambda_`` throughout.
+    multi_source : {"multiclass", "pooled"}, default="multiclass"
+        With ``domains=`` naming K >= 2 source domains, ``"multiclass"``
+        trains one discriminator over the K sources and the target (as for
+        :class:`DANNClassifier`); ``"pooled"`` keeps the binary
+        source-vs-target discriminator.
+    discriminator_hidden_layer_sizes : tuple of int, default=(256,)
+        Hidden widths of the domain discriminator (ReLU; single output logit).
+    max_epochs : int, default=100
+        Training epochs; one epoch is ``ceil(max(n_src, n_tgt) / batch_size)``
+        iterations.
+    lr : float, default=1e-3
+        Initial learning rate ``mu_0``.
+    [shared parameters]
+
+    Attributes
+    ----------
+    target_mean_ : ndarray of shape () or (n_outputs,)
+        Mean of the source targets (shape () for 1-D ``y``).
+    target_scale_ : ndarray of shape () or (n_outputs,)
+        Their standard deviation (1 where constant).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+        Defined only for DataFrame input with string column names.
+    input_shape_ : tuple
+        Shape of one row as the network sees it.
+    device_ : str
+    interrupted_ : bool
+        True when a user interrupt (Ctrl-C) ended the last fit early.
+    net_ : skorch.NeuralNet
+        The trained network; ``net_.module_`` holds ``encoder``, ``head`` (one
+        output per target column) and ``discriminator``.
+    history_ : skorch.History
+        Per-epoch ``train_loss``, ``task_loss`` (squared error on
+        standardised targets), ``domain_loss``, ``domain_acc``, ``lambda``
+        and ``lr``.
+
+    See Also
+    --------
+    SourceOnlyRegressor : The same network without adaptation.
+    DANNClassifier : The classifier.
+
+    References
+    ----------
+    .. [1] Y. Ganin, E. Ustinova, H. Ajakan, P. Germain, H. Larochelle,
+       F. Laviolette, M. Marchand and V. Lempitsky, "Domain-adversarial
+       training of neural networks", JMLR 17(59):1-35, 2016.
+
+    Examples
+    --------
+    >>> from skuda import DANNRegressor
+    >>> from skuda.datasets import make_shifted_regression
+    >>> Xs, ys, Xt, yt = make_shifted_regression(random_state=0)
+    >>> reg = DANNRegressor(max_epochs=5, random_state=0).fit(Xs, ys, Xt)
+    >>> reg.predict(Xt[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        lambda_=0.3,
+        *,
+        lambda_schedule="dann",
+        multi_source="multiclass",
+        discriminator_hidden_layer_sizes=(256,),
+        hidden_layer_sizes=(256,),
+        dropout=0.1,
+        batch_norm=False,
+        feature_extractor=None,
+        max_epochs=100,
+        batch_size=64,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=1e-4,
+        lr_schedule="dann",
+        device="auto",
+        mixed_precision=None,
+        accelerator=None,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+        input_scaling="pooled",
+        feature_extractor_kwargs=None,
+        input_shape=None,
+        head=None,
+        discriminator=None,
+        validation_fraction=None,
+    ):
+        store_parameters(self, locals())

@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 from . import __version__
-from ._base import BaseDAClassifier
+from ._base import BaseDAEstimator
 from ._codec import Unsaved, class_path, decode, encode, import_class
 from ._device import resolve_device, seeded
 from ._net import DANet
@@ -75,7 +75,7 @@ def save(estimator, path):
     >>> (load(path).predict_proba(Xt) == clf.predict_proba(Xt)).all()
     np.True_
     """
-    if not isinstance(estimator, BaseDAClassifier) or not class_path(type(estimator)):
+    if not isinstance(estimator, BaseDAEstimator) or not class_path(type(estimator)):
         raise TypeError(
             "save takes one of skuda's estimators (a class defined in skuda); got "
             f"{type(estimator).__name__}."
@@ -277,7 +277,7 @@ class _Reader:
         self.device, self.overrides = device, overrides
 
     def estimator(self, record, top=False):
-        cls = import_class(record["class"], BaseDAClassifier)
+        cls = import_class(record["class"], BaseDAEstimator)
         overrides = self.overrides if top else {}
         unknown = sorted(set(overrides) - set(record["params"]))
         if unknown:

@@ -7,10 +7,13 @@ from skuda import (
     ADDAClassifier,
     CDANClassifier,
     DANNClassifier,
+    DANNRegressor,
     DeepCORALClassifier,
+    DeepCORALRegressor,
     MCCClassifier,
     SHOTAdapter,
     SourceOnlyClassifier,
+    SourceOnlyRegressor,
 )
 
 # Tiny settings: the checks fit dozens of times on small data.
@@ -30,6 +33,10 @@ ESTIMATORS = [
         **{**TINY, "max_epochs": 5},
     ),
     SHOTAdapter(source_epochs=20, bottleneck_dim=16, **{**TINY, "max_epochs": 5}),
+    # Regressors: no expected failure (NaN marks target rows, so -1 is a value).
+    DANNRegressor(**TINY),
+    DeepCORALRegressor(**TINY),
+    SourceOnlyRegressor(**TINY),
 ]
 
 # Checks that cannot apply to unsupervised domain adaptation, with the reason.

@@ -11,8 +11,10 @@ plug into scikit-learn as they are::
                  cv=StackedDomainSplit(5, random_state=0)).fit(X, y)
 
 Every scorer is a callable ``scorer(estimator, X, y)`` on the *stacked form*
-(rows labelled ``-1`` are target rows), returns a float where higher is better,
-and reads no target label: it never receives one.
+(rows labelled ``-1`` are target rows; ``NaN`` for regressors), returns a float
+where higher is better, and reads no target label: it never receives one. For
+regressors, IWV, DEV and reverse validation score the squared error; the
+scorers of class probabilities refuse them (see the user guide's "Regression").
 
 :class:`DASearchCV` does all of this in one line: default grid, recommended
 scorer, splitter and refit, on the three-argument form too.

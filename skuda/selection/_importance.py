@@ -9,7 +9,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ._base import _DAScorer
+from ._base import REGRESSION, _DAScorer, task_of
 
 _MIN_VARIANCE = 1e-12
 """Weights with a smaller variance are constant: DEV drops its control variate."""
@@ -47,7 +47,14 @@ def _importance_weights(domain_classifier, F_src, F_tgt, cv, random_state):
 
 
 def _source_losses(estimator, X_src, y_src):
-    """Per-row cross-entropy of ``estimator`` on the labelled source rows."""
+    """Per-row loss of ``estimator`` on the labelled source rows.
+
+    Classifiers: the cross-entropy. Regressors: the squared error (averaged
+    over the outputs), in the units of ``y``.
+    """
+    if task_of(estimator) is REGRESSION:
+        error = np.asarray(estimator.predict(X_src), dtype=np.float64) - y_src
+        return np.mean(error.reshape(len(error), -1) ** 2, axis=1)
     proba = estimator.predict_proba(X_src)
     index = np.searchsorted(estimator.classes_, np.asarray(y_src))
     index = np.clip(index, 0, len(estimator.classes_) - 1)
@@ -59,7 +66,8 @@ def _source_losses(estimator, X_src, y_src):
 class ImportanceWeightedScorer(_DAScorer):
     """Importance-weighted validation (IWV) on the labelled source rows.
 
-    The source cross-entropy of each row is weighted by the density ratio
+    The source loss of each row (cross-entropy; the squared error for a
+    regressor) is weighted by the density ratio
     ``p_t(x) / p_s(x)``, estimated on the *input* features by a probabilistic
     domain classifier (out-of-fold predictions). The score is minus the
     weighted mean loss, an estimate of minus the target risk under covariate

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from .._sparse import sparse_matrix
-from ._base import _DAScorer
+from ._base import REGRESSION, _DAScorer, task_of
 
 
 class ReverseValidationScorer(_DAScorer):
@@ -20,7 +20,9 @@ class ReverseValidationScorer(_DAScorer):
     scores low (Zhong et al., ECML 2010; the selection procedure of Ganin et
     al., JMLR 2016, Sec. 5.1.2).
 
-    Costs one extra fit per scored model.
+    Costs one extra fit per scored model. For a regressor the target rows get
+    predicted values as pseudo-targets and the score is minus the reverse
+    model's mean squared error on the source rows.
 
     Parameters
     ----------
@@ -43,18 +45,29 @@ class ReverseValidationScorer(_DAScorer):
     def score_domains(self, estimator, X_src, y_src, X_tgt):
         y_src = np.asarray(y_src)
         pseudo = estimator.predict(X_tgt)
+        if task_of(estimator) is REGRESSION:
+            reverse = self._reverse(estimator)
+            reverse.fit(*_stack(X_tgt, pseudo, X_src, regression=True))
+            return float(-np.mean((reverse.predict(X_src) - y_src) ** 2))
         classes = np.unique(pseudo)
         if len(classes) < 2:  # the reverse model can only predict that class
             return float(np.mean(y_src == classes[0]))
-        reverse = clone(estimator)
-        if self.reverse_params:
-            reverse.set_params(**self.reverse_params)
+        reverse = self._reverse(estimator)
         reverse.fit(*_stack(X_tgt, pseudo, X_src))
         return float(np.mean(reverse.predict(X_src) == y_src))
 
+    def _reverse(self, estimator):
+        reverse = clone(estimator)
+        if self.reverse_params:
+            reverse.set_params(**self.reverse_params)
+        return reverse
 
-def _stack(X_lab, y_lab, X_unlab):
-    """Build the stacked form of labelled and unlabelled rows (works for Pipelines)."""
+
+def _stack(X_lab, y_lab, X_unlab, *, regression=False):
+    """Build the stacked form of labelled and unlabelled rows (works for Pipelines).
+
+    Unlabelled rows get ``-1``; with ``regression``, NaN in every output.
+    """
     sparse = [sparse_matrix(X_lab), sparse_matrix(X_unlab)]
     if hasattr(X_lab, "iloc"):
         import pandas as pd
@@ -64,6 +77,10 @@ def _stack(X_lab, y_lab, X_unlab):
         X = sp.vstack(sparse, format="csr")
     else:
         X = np.concatenate([np.asarray(X_lab), np.asarray(X_unlab)])
+    if regression:
+        y_lab = np.asarray(y_lab, dtype=np.float64)
+        unlab = np.full((len(X_unlab), *y_lab.shape[1:]), np.nan)
+        return X, np.concatenate([y_lab, unlab])
     y = np.concatenate(
         [np.asarray(y_lab, dtype=object), np.full(len(X_unlab), -1, dtype=object)]
     )

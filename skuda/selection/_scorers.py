@@ -27,6 +27,7 @@ class PredictionEntropyScorer(_DAScorer):
     """
 
     needs_source = False
+    needs_classes = True
 
     def score_domains(self, estimator, X_src, y_src, X_tgt):
         return entropy_score(estimator.predict_proba(X_tgt))
@@ -47,6 +48,7 @@ class InformationMaximizationScorer(_DAScorer):
     """
 
     needs_source = False
+    needs_classes = True
 
     def score_domains(self, estimator, X_src, y_src, X_tgt):
         return information_maximization_score(estimator.predict_proba(X_tgt))
@@ -73,6 +75,7 @@ class SoftNeighborhoodDensityScorer(_DAScorer):
     """
 
     needs_source = False
+    needs_classes = True
 
     def __init__(self, temperature=0.05, max_rows=5000, random_state=0):
         self.temperature = temperature
@@ -94,6 +97,8 @@ class SourceAccuracyScorer(_DAScorer):
     (once the target rows are left out). A baseline for the benchmarks: it
     prefers models that do not adapt.
     """
+
+    needs_classes = True
 
     def score_domains(self, estimator, X_src, y_src, X_tgt):
         return float(np.mean(estimator.predict(X_src) == np.asarray(y_src)))

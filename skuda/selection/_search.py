@@ -5,10 +5,18 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    clone,
+    is_regressor,
+)
+from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from .._inference import AccuracyScoreMixin
 from .._validation import n_rows
@@ -22,6 +30,9 @@ DEFAULT_GRIDS = {
     "ADDAClassifier": {"adapt_lr": [2e-4, 1e-3], "max_epochs": [10, 40]},
     "SHOTAdapter": {"cls_par": [0.0, 0.3], "adapt_lr": [1e-4, 3e-4]},
     "SourceOnlyClassifier": {"lr": [3e-4, 1e-3]},
+    "DANNRegressor": {"lambda_": [0.1, 0.3, 1.0], "lr": [3e-4, 1e-3]},
+    "DeepCORALRegressor": {"lambda_": [0.3, 1.0, 3.0], "lr": [3e-4, 1e-3]},
+    "SourceOnlyRegressor": {"lr": [3e-4, 1e-3]},
 }
 """Grids searched when ``param_grid=None``, by estimator class name.
 
@@ -59,6 +70,10 @@ def _fitted_best(search):
     return hasattr(search, "best_estimator_")
 
 
+def _has_proba(search):
+    return not is_regressor(search.estimator) and _fitted_best(search)
+
+
 class DASearchCV(
     MetaEstimatorMixin, AccuracyScoreMixin, ClassifierMixin, BaseEstimator
 ):
@@ -83,9 +98,11 @@ class DASearchCV(
     param_grid : dict or list of dict, default=None
         As for ``GridSearchCV``; None uses :data:`DEFAULT_GRIDS` for the
         estimator's class.
-    scoring : str or callable, default="im"
+    scoring : str, callable or None, default=None
         A name of :func:`skuda.selection.get_da_scorer` or a scorer
-        ``scorer(estimator, X, y)`` on the stacked form.
+        ``scorer(estimator, X, y)`` on the stacked form. None: ``"im"`` for a
+        classifier, ``"dev"`` (deep embedded validation on the squared error)
+        for a regressor.
     cv : int or cross-validator, default=3
         An int makes a shuffled :class:`StackedDomainSplit` with that many
         folds (seeded by ``random_state``).
@@ -111,7 +128,13 @@ class DASearchCV(
     param_grid_ : dict or list of dict
         The grid that was searched.
     classes_ : ndarray of shape (n_classes,)
+        Classifiers only.
     n_features_in_ : int
+
+    Notes
+    -----
+    With a regressor, target rows are marked with NaN in the stacked form
+    (``-1`` is a value), ``score`` is R^2 and there is no ``predict_proba``.
 
     Examples
     --------
@@ -129,7 +152,7 @@ class DASearchCV(
         estimator,
         param_grid=None,
         *,
-        scoring="im",
+        scoring=None,
         cv=3,
         n_jobs=None,
         refit=True,
@@ -182,7 +205,7 @@ class DASearchCV(
                 k: _pad_target(v, n_tgt, weights=k == "sample_weight")
                 for k, v in fit_params.items()
             }
-            X, y = _stack(X, y, X_tgt)
+            X, y = _stack(X, y, X_tgt, regression=is_regressor(self.estimator))
         if groups is not None:
             fit_params["groups"] = groups
         self.param_grid_ = (
@@ -203,14 +226,18 @@ class DASearchCV(
         self.n_splits_ = search.n_splits_
         if self.refit:
             self.best_estimator_ = search.best_estimator_
-            self.classes_ = self.best_estimator_.classes_
+            if hasattr(self.best_estimator_, "classes_"):
+                self.classes_ = self.best_estimator_.classes_
             self.n_features_in_ = self.best_estimator_.n_features_in_
         return self
 
     def _scorer(self):
-        if isinstance(self.scoring, str):
-            return get_da_scorer(self.scoring)
-        return self.scoring
+        scoring = self.scoring
+        if scoring is None:
+            scoring = "dev" if is_regressor(self.estimator) else "im"
+        if isinstance(scoring, str):
+            return get_da_scorer(scoring)
+        return scoring
 
     def _splitter(self):
         if isinstance(self.cv, Integral):
@@ -231,7 +258,7 @@ class DASearchCV(
         """
         return self.best_estimator_.predict(X)
 
-    @available_if(_fitted_best)
+    @available_if(_has_proba)
     def predict_proba(self, X):
         """Return class probabilities of the refitted best estimator.
 
@@ -269,7 +296,29 @@ class DASearchCV(
         inner = clone(self.estimator).__sklearn_tags__()
         tags.input_tags = inner.input_tags
         tags.non_deterministic = inner.non_deterministic
+        tags.estimator_type = inner.estimator_type
+        tags.target_tags = inner.target_tags
         return tags
+
+    def score(self, X, y, sample_weight=None):
+        """Return the accuracy (a regressor's search: R^2) of ``predict(X)``.
+
+        Plain accuracy or R^2 against ``y``, as for the searched estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        if not is_regressor(self.estimator):
+            return super().score(X, y, sample_weight=sample_weight)
+        check_is_fitted(self)
+        return r2_score(y, self.predict(X), sample_weight=sample_weight)
 
 
 def _pad_target(values, n_tgt, weights=False):

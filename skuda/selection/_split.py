@@ -11,6 +11,7 @@ from sklearn.model_selection import (
 )
 
 from .._metadata import check_domains
+from .._task import REGRESSION
 from .._validation import is_unlabeled
 
 
@@ -22,7 +23,9 @@ class StackedDomainSplit(BaseCrossValidator):
     has at least ``n_splits`` rows), and fold ``k`` of each domain forms
     validation fold ``k``. So every training fold and every validation fold
     holds labelled source rows *and* unlabelled target rows, which the
-    scorers of :mod:`skuda.selection` need.
+    scorers of :mod:`skuda.selection` need. For a regressor's stacked form,
+    a float ``y`` holding NaN, the target rows are those whose ``y`` is NaN
+    (in every output) and ``-1`` is a value like any other.
 
     With ``groups`` (e.g. the ``domains`` of a multi-source fit, one per
     row), the source rows are split by group (``GroupKFold``): all rows of a
@@ -104,14 +107,18 @@ class StackedDomainSplit(BaseCrossValidator):
         if y is None:
             raise ValueError("StackedDomainSplit needs y (with -1 for target rows).")
         y = np.asarray(y)
-        is_tgt = is_unlabeled(y.reshape(-1))
+        if y.dtype.kind == "f" and np.isnan(y).any():  # a regressor's marker
+            is_tgt = REGRESSION.stacked_targets(y)[1]
+        else:
+            is_tgt = is_unlabeled(y.reshape(-1))
         src, tgt = np.flatnonzero(~is_tgt), np.flatnonzero(is_tgt)
         k = self.n_splits
         if len(src) < k:
             raise ValueError(f"{len(src)} source rows cannot be split into {k} folds.")
         if self.target == "split" and len(tgt) < k:
             raise ValueError(
-                f"{len(tgt)} target rows (label -1) cannot be split into {k} folds."
+                f"{len(tgt)} target rows (label -1, or NaN for regressors) cannot "
+                f"be split into {k} folds."
             )
         return y, src, tgt
 
@@ -121,6 +128,8 @@ class StackedDomainSplit(BaseCrossValidator):
         if groups is not None:
             cv = GroupKFold(k, shuffle=self.shuffle, random_state=rs)
             return cv.split(y_src, y_src, groups)
+        if y_src.ndim > 1 or y_src.dtype.kind == "f":  # continuous: no strata
+            return KFold(k, shuffle=self.shuffle, random_state=rs).split(y_src)
         _, counts = np.unique(y_src, return_counts=True)
         if counts.min() >= k:
             cv = StratifiedKFold(k, shuffle=self.shuffle, random_state=rs)
