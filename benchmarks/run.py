@@ -5,6 +5,7 @@ Usage::
     python -m benchmarks.run --suite tabular [--quick] ...   # benchmarks/tabular.py
     python -m benchmarks.run --suite signals ...             # benchmarks/signals.py
     python -m benchmarks.run --suite selection ...           # benchmarks/selection.py
+    python -m benchmarks.run --suite defaults ...            # defaults_study.py
     python -m benchmarks.run --suite speed ...               # benchmarks/bench_speed.py
     python -m benchmarks.run --suite scale ...               # benchmarks/bench_scale.py
     python -m benchmarks.run --suite gpu ...                 # benchmarks/bench_gpu.py
@@ -22,12 +23,21 @@ from __future__ import annotations
 
 if __package__:  # python -m benchmarks.run
     from . import _common as common
-    from . import bench_gpu, bench_scale, bench_speed, selection, signals, tabular
+    from . import (
+        bench_gpu,
+        bench_scale,
+        bench_speed,
+        defaults_study,
+        selection,
+        signals,
+        tabular,
+    )
 else:  # python benchmarks/run.py
     import _common as common
     import bench_gpu
     import bench_scale
     import bench_speed
+    import defaults_study
     import selection
     import signals
     import tabular
@@ -36,6 +46,7 @@ SUITES = {
     "tabular": tabular,
     "signals": signals,
     "selection": selection,
+    "defaults": defaults_study,
     "speed": bench_speed,
     "scale": bench_scale,
     "gpu": bench_gpu,

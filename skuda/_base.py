@@ -64,6 +64,7 @@ class BaseDAClassifier(
         "feature_extractor_kwargs": [dict, None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "min_iterations_per_epoch": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "weight_decay": [Interval(Real, 0, None, closed="left")],

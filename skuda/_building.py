@@ -99,6 +99,7 @@ class NetBuildingMixin:
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
+            min_iterations=self.min_iterations_per_epoch,
             train_split=self._train_split(batch_seed, phase),
             callbacks=self._callbacks(lr_schedule, phase),
             verbose=self.verbose,

@@ -68,10 +68,18 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         return self.phase or "training"
 
     def __init__(
-        self, module, *args, batch_seed=0, phase=None, mixed_precision=None, **kwargs
+        self,
+        module,
+        *args,
+        batch_seed=0,
+        phase=None,
+        mixed_precision=None,
+        min_iterations=1,
+        **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
         self.batch_seed = batch_seed
+        self.min_iterations = min_iterations
         self.phase = phase
         self.mixed_precision = mixed_precision
 
@@ -166,6 +174,7 @@ class DANet(MixedPrecisionMixin, NeuralNet):
             generator=generator,
             use_target=self.use_target,
             target_labels=self.target_labels,
+            min_iterations=self.min_iterations,
         )
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
@@ -219,7 +228,9 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         n_src = 0 if data.X_src is None else len(data.X_src)
         n_tgt = 0 if (data.X_tgt is None or not self.use_target) else len(data.X_tgt)
         self.rows_ = f"{n_src} source rows, {n_tgt} target rows"
-        self.iterations_per_epoch_ = n_iterations(n_src, n_tgt, self.batch_size)
+        self.iterations_per_epoch_ = n_iterations(
+            n_src, n_tgt, self.batch_size, self.min_iterations
+        )
         self.total_iterations_ = self.max_epochs * self.iterations_per_epoch_
 
     def on_train_end(self, net, X=None, y=None, **kwargs):

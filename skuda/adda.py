@@ -236,6 +236,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         batch_norm=True,
         feature_extractor=None,
         batch_size=64,
+        min_iterations_per_epoch=1,
         optimizer="adam",
         weight_decay=1e-4,
         lr_schedule="dann",

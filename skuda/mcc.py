@@ -114,6 +114,7 @@ class MCCClassifier(BaseDAClassifier):
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,
+        min_iterations_per_epoch=1,
         lr=1e-3,
         optimizer="adam",
         weight_decay=1e-4,
