@@ -20,7 +20,8 @@ class SourceOnlyClassifier(BaseDAClassifier):
     Parameters
     ----------
     max_epochs : int, default=100
-        Training epochs; one epoch is ``ceil(n_src / batch_size)`` iterations.
+        Training epochs; one epoch is ``ceil(n_src / batch_size)`` iterations,
+        at least ``min_iterations_per_epoch``.
     lr : float, default=1e-3
         Initial learning rate.
     [shared parameters]

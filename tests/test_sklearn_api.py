@@ -12,6 +12,7 @@ from skuda import (
     SHOTAdapter,
     SourceOnlyClassifier,
 )
+from skuda.selection import DASearchCV
 
 # Tiny settings: the checks fit dozens of times on small data.
 TINY = dict(
@@ -30,6 +31,12 @@ ESTIMATORS = [
         **{**TINY, "max_epochs": 5},
     ),
     SHOTAdapter(source_epochs=20, bottleneck_dim=16, **{**TINY, "max_epochs": 5}),
+    # The checks pass no target rows: the search then scores by source accuracy.
+    DASearchCV(
+        DANNClassifier(**{**TINY, "max_epochs": 10, "hidden_layer_sizes": (16,)}),
+        {"lr": [1e-2, 3e-2]},
+        cv=2,
+    ),
 ]
 
 # Checks that cannot apply to unsupervised domain adaptation, with the reason.
@@ -44,6 +51,7 @@ EXPECTED_FAILED = {
     "DeepCORALClassifier": {"check_classifiers_classes": _MINUS_ONE},
     "SourceOnlyClassifier": {"check_classifiers_classes": _MINUS_ONE},
     "ADDAClassifier": {"check_classifiers_classes": _MINUS_ONE},
+    "DASearchCV": {"check_classifiers_classes": _MINUS_ONE},
     "SHOTAdapter": {
         "check_classifiers_classes": _MINUS_ONE,
         "check_methods_subset_invariance": (

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
 
 from .._inference import AccuracyScoreMixin
-from .._validation import n_rows
+from .._validation import is_unlabeled, n_rows
 from ._reverse import _stack
 from ._scorers import get_da_scorer
 from ._split import StackedDomainSplit
 
 DEFAULT_GRIDS = {
-    "DANNClassifier": {"lambda_": [0.1, 0.3, 1.0], "lr": [3e-4, 1e-3]},
-    "MCCClassifier": {"mcc_weight": [0.3, 1.0, 3.0], "lr": [3e-4, 1e-3]},
+    "DANNClassifier": {"lambda_": [0.1, 0.3, 1.0], "lr": [1e-3, 1e-2]},
+    "MCCClassifier": {"mcc_weight": [0.3, 1.0, 3.0], "lr": [1e-3, 1e-2]},
     "ADDAClassifier": {"adapt_lr": [2e-4, 1e-3], "max_epochs": [10, 40]},
     "SHOTAdapter": {"cls_par": [0.0, 0.3], "adapt_lr": [1e-4, 3e-4]},
-    "SourceOnlyClassifier": {"lr": [3e-4, 1e-3]},
+    "SourceOnlyClassifier": {"lr": [1e-3, 1e-2]},
 }
 """Grids searched when ``param_grid=None``, by estimator class name.
 
@@ -75,6 +77,11 @@ class DASearchCV(
     joblib backends (Dask included) work as there. No target label is read,
     or can be: the three-argument form has none, and in the stacked form every
     target row carries the marker ``-1``.
+
+    Given no target row (stacked labels without ``-1``), it warns and falls
+    back to what needs none: candidates train on the source alone (as the
+    skuda estimators do then) and are scored by their accuracy on held-out
+    source rows of stratified folds, the classical source-risk selection.
 
     Parameters
     ----------
@@ -167,14 +174,29 @@ class DASearchCV(
             if n_rows(X_tgt) == 0:
                 raise ValueError("X_tgt is empty: the search needs target rows.")
             X, y = _stack(X, y, X_tgt)
+        if y is None:
+            raise ValueError(
+                "DASearchCV requires y to be passed, but the target y is None "
+                "(pass source labels, with -1 for target rows)."
+            )
+        check_classification_targets(y)
+        target = bool(np.any(is_unlabeled(np.asarray(y).reshape(-1))))
+        if not target:
+            warnings.warn(
+                "DASearchCV.fit got no target rows (no label -1 in y): the "
+                "candidates train on the source only and are scored by their "
+                "accuracy on held-out source rows (stratified folds).",
+                UserWarning,
+                stacklevel=2,
+            )
         self.param_grid_ = (
             default_grid(self.estimator) if self.param_grid is None else self.param_grid
         )
         search = GridSearchCV(
             clone(self.estimator),
             self.param_grid_,
-            scoring=self._scorer(),
-            cv=self._splitter(),
+            scoring=self._scorer() if target else "accuracy",
+            cv=self._splitter(target),
             n_jobs=self.n_jobs,
             refit=self.refit,
             error_score=self.error_score,
@@ -194,10 +216,14 @@ class DASearchCV(
             return get_da_scorer(self.scoring)
         return self.scoring
 
-    def _splitter(self):
-        if isinstance(self.cv, Integral):
-            return StackedDomainSplit(self.cv, random_state=self.random_state)
-        return self.cv
+    def _splitter(self, target=True):
+        if not isinstance(self.cv, Integral):
+            return self.cv
+        if not target:  # source rows only: the label-free folds cannot apply
+            return StratifiedKFold(
+                self.cv, shuffle=True, random_state=self.random_state
+            )
+        return StackedDomainSplit(self.cv, random_state=self.random_state)
 
     @available_if(_fitted_best)
     def predict(self, X):
