@@ -116,8 +116,24 @@ STUDY_SYNTHETIC = (
 )
 # One task per real dataset, fixed in advance; the cheap MLP-sized ones.
 REAL = ("gas:batch1:batch2", "office_caltech:amazon:webcam")
-# The "Must show" check: 2-D and 5-D rotated and translated problems.
-CHECK = ("moons2d_rot", "blobs5d_rot_trans")
+# The "Must show" check: 2-D and 5-D rotated and translated problems. (The
+# 5-D blobs alone are too easy: source-only reaches 96-98 % on seeds 1 and 2.)
+CHECK = ("moons2d_rot", "moons5d_rot", "blobs5d_rot_trans")
+
+
+CHECK_DOC = """Check: every method with its defaults
+-------------------------------------
+
+``python -m benchmarks.run --suite defaults --check``: every method with its
+defaults on the moons rotated by 40 degrees in 2-D and 5-D and the 5-D blobs
+rotated by 45 degrees and translated by 3 (300 rows per domain), seeds 0-2.
+Gain: target accuracy minus that of the default source-only network on the
+same problem and seed, mean over the seeds and the problems of that dimension
+(percentage points); final domain accuracy: the discriminator's accuracy on
+the last epoch's training batches (adversarial methods). Pass: gain >= 5
+points and every final domain accuracy < 0.95.
+
+"""
 
 
 def _scaled(data, factor):
@@ -287,13 +303,9 @@ def check_table(rows):
                 + [f"{np.nanmean(dacc):.2f}" if not np.all(np.isnan(dacc)) else "-"]
                 + ["pass" if ok else "fail"]
             )
-    print(
-        common.markdown(
-            ["method", "settings", "problems", "gain vs default SO", "final dom acc"]
-            + ["pass"],
-            body,
-        )
-    )
+    header = ["method", "settings", "problems", "gain vs default SO", "final dom acc"]
+    print(common.markdown(header + ["pass"], body))
+    return header + ["pass"], body
 
 
 def main(argv=None):
@@ -304,6 +316,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--methods", nargs="*", default=None)
     parser.add_argument("--datasets", nargs="*", default=None)
+    parser.add_argument("--docs", default=None, help="write the check's RST here")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     args = parser.parse_args(argv)
     if args.check:
@@ -316,7 +329,9 @@ def main(argv=None):
             _run(jobs, CHECK_CSV, args.jobs)
         if CHECK_CSV.exists():
             rows += common.read_rows(CHECK_CSV, COLUMNS)
-        check_table(rows)
+        header, body = check_table(rows)
+        if args.docs:
+            Path(args.docs).write_text(CHECK_DOC + common.rst(header, body))
         return
     datasets = args.datasets or [*STUDY_SYNTHETIC, *REAL]
     if not args.table_only:

@@ -122,6 +122,7 @@ class NetBuildingMixin:
         net = copy.deepcopy(self.net_)
         net.set_params(
             max_epochs=self.max_epochs,
+            min_iterations=self.min_iterations_per_epoch,
             callbacks=self._callbacks(lr_schedule, net.phase),
             train_split=self._train_split(net.batch_seed, net.phase),
         )
