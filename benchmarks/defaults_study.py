@@ -298,12 +298,15 @@ def check_table(rows):
             gains = [r["accuracy"] - base[(d, s)] for d, s, r in sel]
             dacc = [r["domain_acc"] for _, _, r in sel]
             ok = np.mean(gains) >= 0.05 and not np.nanmax(dacc + [0]) >= 0.95
+            seeds = sorted({s for _, s, _ in sel})
             body.append(
-                [method, cand, dim, f"{100 * np.mean(gains):+.1f}"]
+                [method, cand, dim, ",".join(map(str, seeds))]
+                + [f"{100 * np.mean(gains):+.1f}"]
                 + [f"{np.nanmean(dacc):.2f}" if not np.all(np.isnan(dacc)) else "-"]
                 + ["pass" if ok else "fail"]
             )
-    header = ["method", "settings", "problems", "gain vs default SO", "final dom acc"]
+    header = ["method", "settings", "problems", "seeds", "gain vs default SO"]
+    header += ["final dom acc"]
     print(common.markdown(header + ["pass"], body))
     return header + ["pass"], body
 

@@ -16,7 +16,12 @@ from skuda.selection import DASearchCV
 
 # Tiny settings: the checks fit dozens of times on small data.
 TINY = dict(
-    max_epochs=20, lr=0.01, hidden_layer_sizes=(32,), random_state=0, device="cpu"
+    min_iterations_per_epoch=1,  # the suite's time: old epoch length
+    max_epochs=20,
+    lr=0.01,
+    hidden_layer_sizes=(32,),
+    random_state=0,
+    device="cpu",
 )
 
 ESTIMATORS = [
