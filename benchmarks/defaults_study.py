@@ -154,7 +154,11 @@ def load(dataset, seed):
 def final_domain_accuracy(estimator):
     """Return the discriminator's accuracy on the last epoch's batches (or NaN)."""
     history = getattr(estimator, "history_", None) or []
-    values = [row["domain_acc"] for row in history if "domain_acc" in row]
+    values = [
+        row.get("domain_acc", row.get("discriminator_acc"))  # ADDA's name
+        for row in history
+        if "domain_acc" in row or "discriminator_acc" in row
+    ]
     return float(values[-1]) if values else float("nan")
 
 

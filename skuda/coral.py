@@ -65,7 +65,7 @@ class DeepCORALClassifier(BaseDAClassifier):
         Training epochs; one epoch is ``ceil(max(n_src, n_tgt) / batch_size)``
         iterations, at least ``min_iterations_per_epoch``, each with
         ``batch_size`` rows of each domain.
-    lr : float, default=1e-2
+    lr : float, default=1e-3
         Initial learning rate.
     [shared parameters]
 
@@ -122,8 +122,8 @@ class DeepCORALClassifier(BaseDAClassifier):
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,
-        min_iterations_per_epoch=20,
-        lr=1e-2,
+        min_iterations_per_epoch=1,
+        lr=1e-3,
         optimizer="adam",
         weight_decay=1e-4,
         lr_schedule="dann",
