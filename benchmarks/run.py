@@ -7,6 +7,7 @@ Usage::
     python -m benchmarks.run --suite selection ...           # benchmarks/selection.py
     python -m benchmarks.run --suite multisource ...         # benchmarks/multisource.py
     python -m benchmarks.run --suite regression ...          # benchmarks/regression.py
+    python -m benchmarks.run --suite defaults ...            # defaults_study.py
     python -m benchmarks.run --suite speed ...               # benchmarks/bench_speed.py
     python -m benchmarks.run --suite scale ...               # benchmarks/bench_scale.py
     python -m benchmarks.run --suite gpu ...                 # benchmarks/bench_gpu.py
@@ -30,6 +31,7 @@ if __package__:  # python -m benchmarks.run
         bench_scale,
         bench_sparse,
         bench_speed,
+        defaults_study,
         multisource,
         regression,
         selection,
@@ -42,6 +44,7 @@ else:  # python benchmarks/run.py
     import bench_scale
     import bench_sparse
     import bench_speed
+    import defaults_study
     import multisource
     import regression
     import selection
@@ -54,6 +57,7 @@ SUITES = {
     "selection": selection,
     "multisource": multisource,
     "regression": regression,
+    "defaults": defaults_study,
     "speed": bench_speed,
     "scale": bench_scale,
     "gpu": bench_gpu,

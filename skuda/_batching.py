@@ -8,8 +8,9 @@ out-of-core domain (memory map, Dataset) is streamed in shuffled windows
 
 Epoch definition
 ----------------
-One epoch is ``ceil(n_max / batch_size)`` iterations, where ``n_max`` is the size of
-the larger domain (of the source alone when the method ignores the target). Each
+One epoch is ``max(min_iterations, ceil(n_max / batch_size))`` iterations, where
+``n_max`` is the size of the larger domain (of the source alone when the method
+ignores the target). Each
 iteration takes ``min(batch_size, n_domain)`` rows from *each* domain. Every domain
 reads its rows from an endless stream of fresh random permutations, so the larger
 domain is seen about once per epoch and the smaller one is cycled: all of its rows
@@ -252,6 +253,7 @@ class DomainBatches:
         target_labels=None,
         rank=0,
         world_size=1,
+        min_iterations=1,
     ):
         self.data = data
         self.rank, self.world_size = rank, world_size
@@ -259,7 +261,9 @@ class DomainBatches:
         self.use_target = use_target and data.X_tgt is not None
         n_src = _len(data.X_src)
         n_tgt = _len(data.X_tgt) if self.use_target else 0
-        self.n_iterations = n_iterations(n_src, n_tgt, batch_size * world_size)
+        self.n_iterations = n_iterations(
+            n_src, n_tgt, batch_size * world_size, min_iterations
+        )
         device = _device_of(data)
         self.bs_src = min(batch_size, n_src) if n_src else 0
         self.bs_tgt = min(batch_size, n_tgt) if n_tgt else 0
@@ -292,9 +296,13 @@ class DomainBatches:
             yield make_batch(xs if xs is not None else xt, xs, ys, xt, yt, ws, ds)
 
 
-def n_iterations(n_src, n_tgt, batch_size):
-    """Count the iterations in one epoch: ``ceil(max(n_src, n_tgt) / batch_size)``."""
-    return max(1, math.ceil(max(n_src, n_tgt) / batch_size))
+def n_iterations(n_src, n_tgt, batch_size, minimum=1):
+    """Count the iterations in one epoch.
+
+    ``ceil(max(n_src, n_tgt) / batch_size)``, and at least ``minimum``: small
+    domains are then cycled more than once per epoch.
+    """
+    return max(1, minimum, math.ceil(max(n_src, n_tgt) / batch_size))
 
 
 def _device_of(data):

@@ -99,6 +99,7 @@ class NetBuildingMixin:
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
+            min_iterations=self.min_iterations_per_epoch,
             train_split=self._train_split(batch_seed, phase),
             callbacks=self._callbacks(lr_schedule, phase),
             verbose=self.verbose,
@@ -127,6 +128,7 @@ class NetBuildingMixin:
         net.set_params(
             accelerator=self._accelerator(),
             max_epochs=self.max_epochs,
+            min_iterations=self.min_iterations_per_epoch,
             callbacks=self._callbacks(lr_schedule, net.phase),
             train_split=self._train_split(net.batch_seed, net.phase),
         )

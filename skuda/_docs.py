@@ -96,6 +96,14 @@ SHARED = {
         "weighs the same in total. ``None``: every class weighs 1.",
     ),
     "batch_size": ("int", "Rows per domain per iteration, in every training phase."),
+    "min_iterations_per_epoch": (
+        "int",
+        "Least number of iterations (optimizer steps) in one epoch of every "
+        "training phase: an epoch is ``max(min_iterations_per_epoch, "
+        "ceil(n_max / batch_size))`` iterations, so small domains are cycled "
+        "several times per epoch and still get enough steps to adapt (see the "
+        "default study in the user guide).",
+    ),
     "optimizer": (
         '{"adam", "adamw", "sgd"} or torch optimizer class',
         'Optimizer of every training phase; ``"sgd"`` uses momentum 0.9, as in '

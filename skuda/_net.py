@@ -80,10 +80,12 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         phase=None,
         mixed_precision=None,
         accelerator=None,
+        min_iterations=1,
         **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
         self.batch_seed = batch_seed
+        self.min_iterations = min_iterations
         self.phase = phase
         self.mixed_precision = mixed_precision
         self.accelerator = accelerator
@@ -198,6 +200,7 @@ class DANet(MixedPrecisionMixin, NeuralNet):
             target_labels=self.target_labels,
             rank=rank,
             world_size=world_size,
+            min_iterations=self.min_iterations,
         )
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
@@ -258,7 +261,7 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         self.rows_ = f"{n_src} source rows, {n_tgt} target rows"
         world_size = ranks(getattr(self, "accelerator", None))[1]
         self.iterations_per_epoch_ = n_iterations(
-            n_src, n_tgt, self.batch_size * world_size
+            n_src, n_tgt, self.batch_size * world_size, self.min_iterations
         )
         self.total_iterations_ = self.max_epochs * self.iterations_per_epoch_
 

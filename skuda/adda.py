@@ -130,7 +130,8 @@ class ADDAClassifier(TwoPhaseDAClassifier):
     max_epochs : int, default=40
         Epochs of adversarial adaptation; 0 keeps the target encoder equal to
         the source encoder (no adaptation). One epoch is
-        ``ceil(max(n_src, n_tgt) / batch_size)`` alternating updates.
+        ``ceil(max(n_src, n_tgt) / batch_size)`` alternating updates, at least
+        ``min_iterations_per_epoch``.
     lr : float, default=1e-3
         Learning rate of source training (annealed as ``lr_schedule`` says).
     adapt_lr : float, default=1e-3
@@ -255,6 +256,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         batch_norm=True,
         feature_extractor=None,
         batch_size=64,
+        min_iterations_per_epoch=20,
         optimizer="adam",
         weight_decay=1e-4,
         lr_schedule="dann",

@@ -20,7 +20,8 @@ class SourceOnlyClassifier(BaseDAClassifier):
     Parameters
     ----------
     max_epochs : int, default=100
-        Training epochs; one epoch is ``ceil(n_src / batch_size)`` iterations.
+        Training epochs; one epoch is ``ceil(n_src / batch_size)`` iterations,
+        at least ``min_iterations_per_epoch``.
     lr : float, default=1e-3
         Initial learning rate.
     [shared parameters]
@@ -69,6 +70,7 @@ class SourceOnlyClassifier(BaseDAClassifier):
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,
+        min_iterations_per_epoch=1,
         lr=1e-3,
         optimizer="adam",
         weight_decay=1e-4,
@@ -155,6 +157,7 @@ class SourceOnlyRegressor(BaseDARegressor):
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,
+        min_iterations_per_epoch=1,
         lr=1e-3,
         optimizer="adam",
         weight_decay=1e-4,

@@ -111,8 +111,9 @@ class CDANClassifier(BaseDAClassifier):
         Hidden widths of the domain discriminator (ReLU; one output logit).
     max_epochs : int, default=100
         Training epochs; one epoch is ``ceil(max(n_src, n_tgt) / batch_size)``
-        iterations, each with ``batch_size`` rows of each domain.
-    lr : float, default=1e-3
+        iterations, at least ``min_iterations_per_epoch``, each with
+        ``batch_size`` rows of each domain.
+    lr : float, default=1e-2
         Initial learning rate.
     [shared parameters]
 
@@ -179,7 +180,8 @@ class CDANClassifier(BaseDAClassifier):
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,
-        lr=1e-3,
+        min_iterations_per_epoch=20,
+        lr=1e-2,
         optimizer="adam",
         weight_decay=1e-4,
         lr_schedule="dann",

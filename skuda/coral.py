@@ -87,7 +87,8 @@ class DeepCORALClassifier(_Alignment, BaseDAClassifier):
         last layer fc8) or the encoder's features.
     max_epochs : int, default=100
         Training epochs; one epoch is ``ceil(max(n_src, n_tgt) / batch_size)``
-        iterations, each with ``batch_size`` rows of each domain.
+        iterations, at least ``min_iterations_per_epoch``, each with
+        ``batch_size`` rows of each domain.
     lr : float, default=1e-3
         Initial learning rate.
     [shared parameters]
@@ -136,6 +137,7 @@ class DeepCORALClassifier(_Alignment, BaseDAClassifier):
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,
+        min_iterations_per_epoch=1,
         lr=1e-3,
         optimizer="adam",
         weight_decay=1e-4,
@@ -233,6 +235,7 @@ class DeepCORALRegressor(_Alignment, BaseDARegressor):
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,
+        min_iterations_per_epoch=1,
         lr=1e-3,
         optimizer="adam",
         weight_decay=1e-4,

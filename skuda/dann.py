@@ -146,9 +146,9 @@ class DANNClassifier(_DANN, BaseDAClassifier):
         Hidden widths of the domain discriminator (ReLU; single output logit).
     max_epochs : int, default=100
         Training epochs; one epoch is ``ceil(max(n_src, n_tgt) / batch_size)``
-        iterations, each with ``batch_size`` rows of each domain (the smaller
-        domain is cycled).
-    lr : float, default=1e-3
+        iterations, at least ``min_iterations_per_epoch``, each with
+        ``batch_size`` rows of each domain (the smaller domain is cycled).
+    lr : float, default=1e-2
         Initial learning rate ``mu_0``.
     [shared parameters]
 
@@ -211,7 +211,8 @@ class DANNClassifier(_DANN, BaseDAClassifier):
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,
-        lr=1e-3,
+        min_iterations_per_epoch=20,
+        lr=1e-2,
         optimizer="adam",
         weight_decay=1e-4,
         lr_schedule="dann",
@@ -329,6 +330,7 @@ class DANNRegressor(_DANN, BaseDARegressor):
         feature_extractor=None,
         max_epochs=100,
         batch_size=64,
+        min_iterations_per_epoch=1,
         lr=1e-3,
         optimizer="adam",
         weight_decay=1e-4,

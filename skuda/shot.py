@@ -219,7 +219,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         Epochs of source training (epoch = ``ceil(n_src / batch_size)`` iterations).
     max_epochs : int, default=30
         Epochs of target adaptation (epoch = ``ceil(n_tgt / batch_size)``
-        iterations).
+        iterations, at least ``min_iterations_per_epoch``).
     lr : float, default=1e-3
         Learning rate of source training.
     adapt_lr : float, default=3e-4
@@ -321,6 +321,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         batch_norm=True,
         feature_extractor=None,
         batch_size=64,
+        min_iterations_per_epoch=20,
         optimizer="adam",
         weight_decay=1e-4,
         lr_schedule="dann",

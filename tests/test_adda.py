@@ -144,7 +144,11 @@ def test_adda_beats_source_only_on_shifted_blobs():
 def test_pretraining_is_the_source_only_network(blobs):
     Xs, ys, Xt, _ = blobs
     src = SourceOnlyClassifier(
-        max_epochs=5, batch_size=32, batch_norm=True, random_state=4
+        max_epochs=5,
+        batch_size=32,
+        batch_norm=True,
+        min_iterations_per_epoch=20,  # ADDA's default, in both of its phases
+        random_state=4,
     )
     src.fit(Xs, ys, Xt)
     adda = ADDAClassifier(random_state=4, **FAST).fit(Xs, ys, Xt)

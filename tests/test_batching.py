@@ -73,3 +73,30 @@ def test_target_labels_travel_with_their_target_rows():
     labels[0] = torch.arange(9) * 100  # a refresh is seen by the next epoch
     for batch in it:
         assert torch.equal(batch.yt, batch.xt[:, 0].long() * 100)
+
+
+def test_min_iterations_cycles_small_domains_evenly():
+    assert n_iterations(100, 30, 16, 20) == 20
+    assert n_iterations(1000, 30, 16, 20) == 63  # the floor only lifts
+    data = DomainData(
+        np.arange(30, dtype=np.float32)[:, None], np.zeros(30), None, device="cpu"
+    )
+    gen = torch.Generator().manual_seed(0)
+    it = DomainBatches(data, 16, generator=gen, min_iterations=15)
+    rows = torch.cat([b.xs[:, 0] for b in it]).long()
+    assert len(rows) == 15 * 16  # 8 passes over the 30 rows
+    assert sorted(rows[:30].tolist()) == list(range(30))
+    counts = torch.bincount(rows, minlength=30)
+    assert counts.max() - counts.min() <= 1
+
+
+def test_estimator_min_iterations_per_epoch_sets_steps_per_epoch(blobs):
+    from skuda import DANNClassifier
+
+    Xs, ys, Xt, _ = blobs
+    clf = DANNClassifier(
+        min_iterations_per_epoch=25, max_epochs=2, batch_size=64, random_state=0
+    )
+    clf.fit(Xs, ys, Xt)
+    assert [len(row["batches"]) for row in clf.history_] == [25, 25]
+    assert clf.net_.total_iterations_ == 50

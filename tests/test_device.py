@@ -11,7 +11,13 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skuda import ADDAClassifier, DANNClassifier
 from skuda._device import autocast_dtype
 
-FAST = dict(max_epochs=2, batch_size=32, device="cpu", random_state=0)
+FAST = dict(
+    max_epochs=2,
+    batch_size=32,
+    min_iterations_per_epoch=1,
+    device="cpu",
+    random_state=0,
+)
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])

@@ -35,7 +35,9 @@ from skuda import (
 )
 from skuda.datasets import make_shifted_blobs
 
-TINY = dict(max_epochs=1, batch_size=4, device="cpu", random_state=0)
+TINY = dict(
+    max_epochs=1, batch_size=4, min_iterations_per_epoch=1, device="cpu", random_state=0
+)
 MLP = dict(hidden_layer_sizes=(4,), **TINY)
 ESTIMATORS = {
     "source_only": lambda: SourceOnlyClassifier(**MLP),

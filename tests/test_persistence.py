@@ -30,7 +30,7 @@ from skuda.callbacks import UnsupervisedEarlyStopping
 from skuda.datasets import make_shifted_blobs
 from skuda.persistence import load, save
 
-CPU = dict(device="cpu", random_state=0, batch_size=32)
+CPU = dict(device="cpu", random_state=0, batch_size=32, min_iterations_per_epoch=1)
 MLP = dict(hidden_layer_sizes=(16,), **CPU)
 
 

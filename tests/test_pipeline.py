@@ -21,7 +21,13 @@ from skuda import (
 from skuda.pipeline import DAPipeline, make_da_pipeline
 from skuda.preprocessing import ChannelStandardScaler, FFTMagnitude
 
-FAST = dict(max_epochs=2, batch_size=32, device="cpu", random_state=0)
+FAST = dict(
+    max_epochs=2,
+    batch_size=32,
+    min_iterations_per_epoch=1,
+    device="cpu",
+    random_state=0,
+)
 
 
 def _tables(n_src=80, n_tgt=60, seed=0):

@@ -32,7 +32,7 @@ from skuda.datasets import make_shifted_blobs
 from skuda.exceptions import FitInterruptedWarning
 from skuda.selection import DeepEmbeddedValidationScorer, InformationMaximizationScorer
 
-CPU = dict(device="cpu", random_state=0)
+CPU = dict(device="cpu", random_state=0, min_iterations_per_epoch=1)
 SMALL = dict(hidden_layer_sizes=(16,), batch_size=32, **CPU)
 COLUMNS = ["a", "b", "c", "d"]
 

@@ -96,3 +96,23 @@ def test_bad_input(blobs):
         DASearchCV(DANNClassifier(**TINY)).fit(Xs, ys, Xt[:0])
     with pytest.raises(ValueError, match="Unknown scorer"):
         DASearchCV(DANNClassifier(**TINY), scoring="nope").fit(Xs, ys, Xt)
+
+
+def test_without_target_rows_selects_by_source_accuracy(blobs):
+    from sklearn.model_selection import StratifiedKFold
+
+    Xs, ys, _, _ = blobs
+    grid = {"lr": [1e-3, 1e-2]}
+    with pytest.warns(UserWarning, match="DASearchCV.fit got no target rows"):
+        search = DASearchCV(DANNClassifier(**TINY), grid, cv=2).fit(Xs, ys)
+    manual = GridSearchCV(
+        DANNClassifier(**TINY),
+        grid,
+        scoring="accuracy",
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    ).fit(Xs, ys)
+    np.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"], manual.cv_results_["mean_test_score"]
+    )
+    with pytest.raises(ValueError, match="requires y"):
+        DASearchCV(DANNClassifier(**TINY), grid).fit(Xs)

@@ -8,7 +8,13 @@ from sklearn.base import clone
 from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter, SourceOnlyClassifier
 from skuda.modules import WDCNN, CNN1d
 
-FAST = dict(max_epochs=1, batch_size=32, random_state=0, device="cpu")
+FAST = dict(
+    max_epochs=1,
+    batch_size=32,
+    min_iterations_per_epoch=1,
+    random_state=0,
+    device="cpu",
+)
 ESTIMATORS = {
     "dann": lambda **kw: DANNClassifier(**FAST, **kw),
     "source_only": lambda **kw: SourceOnlyClassifier(**FAST, **kw),

@@ -15,10 +15,16 @@ from skuda import (
     SourceOnlyClassifier,
     SourceOnlyRegressor,
 )
+from skuda.selection import DASearchCV
 
 # Tiny settings: the checks fit dozens of times on small data.
 TINY = dict(
-    max_epochs=20, lr=0.01, hidden_layer_sizes=(32,), random_state=0, device="cpu"
+    min_iterations_per_epoch=1,  # the suite's time: old epoch length
+    max_epochs=20,
+    lr=0.01,
+    hidden_layer_sizes=(32,),
+    random_state=0,
+    device="cpu",
 )
 
 ESTIMATORS = [
@@ -37,6 +43,12 @@ ESTIMATORS = [
     DANNRegressor(**TINY),
     DeepCORALRegressor(**TINY),
     SourceOnlyRegressor(**TINY),
+    # The checks pass no target rows: the search then scores by source accuracy.
+    DASearchCV(
+        DANNClassifier(**{**TINY, "max_epochs": 10, "hidden_layer_sizes": (16,)}),
+        {"lr": [1e-2, 3e-2]},
+        cv=2,
+    ),
 ]
 
 # Checks that cannot apply to unsupervised domain adaptation, with the reason.
@@ -61,6 +73,7 @@ EXPECTED_FAILED = {
     "DeepCORALClassifier": _COMMON,
     "SourceOnlyClassifier": _COMMON,
     "ADDAClassifier": _COMMON,
+    "DASearchCV": _COMMON,
     "SHOTAdapter": {
         **_COMMON,
         "check_class_weight_classifiers": (

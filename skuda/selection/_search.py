@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -13,23 +14,26 @@ from sklearn.base import (
     is_regressor,
 )
 from sklearn.metrics import r2_score
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._inference import AccuracyScoreMixin
+from .._task import CLASSIFICATION
 from .._validation import n_rows
+from ._base import task_of
 from ._reverse import _stack
 from ._scorers import get_da_scorer
 from ._split import StackedDomainSplit
 
 DEFAULT_GRIDS = {
-    "DANNClassifier": {"lambda_": [0.1, 0.3, 1.0], "lr": [3e-4, 1e-3]},
-    "MCCClassifier": {"mcc_weight": [0.3, 1.0, 3.0], "lr": [3e-4, 1e-3]},
+    "DANNClassifier": {"lambda_": [0.1, 0.3, 1.0], "lr": [1e-3, 1e-2]},
+    "MCCClassifier": {"mcc_weight": [0.3, 1.0, 3.0], "lr": [1e-3, 1e-2]},
     "ADDAClassifier": {"adapt_lr": [2e-4, 1e-3], "max_epochs": [10, 40]},
     "SHOTAdapter": {"cls_par": [0.0, 0.3], "adapt_lr": [1e-4, 3e-4]},
-    "SourceOnlyClassifier": {"lr": [3e-4, 1e-3]},
+    "SourceOnlyClassifier": {"lr": [1e-3, 1e-2]},
     "DANNRegressor": {"lambda_": [0.1, 0.3, 1.0], "lr": [3e-4, 1e-3]},
     "DeepCORALRegressor": {"lambda_": [0.3, 1.0, 3.0], "lr": [3e-4, 1e-3]},
     "SourceOnlyRegressor": {"lr": [3e-4, 1e-3]},
@@ -90,6 +94,11 @@ class DASearchCV(
     joblib backends (Dask included) work as there. No target label is read,
     or can be: the three-argument form has none, and in the stacked form every
     target row carries the marker ``-1``.
+
+    Given no target row (stacked labels without ``-1``), it warns and falls
+    back to what needs none: candidates train on the source alone (as the
+    skuda estimators do then) and are scored by their accuracy on held-out
+    source rows of stratified folds, the classical source-risk selection.
 
     Parameters
     ----------
@@ -208,14 +217,31 @@ class DASearchCV(
             X, y = _stack(X, y, X_tgt, regression=is_regressor(self.estimator))
         if groups is not None:
             fit_params["groups"] = groups
+        if y is None:
+            raise ValueError(
+                "DASearchCV requires y to be passed, but the target y is None "
+                "(pass source labels, with -1 (regressors: NaN) for target rows)."
+            )
+        task = task_of(self.estimator)
+        if task is CLASSIFICATION:
+            check_classification_targets(y)
+        target = bool(np.any(task.stacked_targets(y)[1]))
+        if not target:
+            warnings.warn(
+                f"DASearchCV.fit got no target rows (no label {task.marker} in y): "
+                "the candidates train on the source only and are scored on "
+                "held-out source rows.",
+                UserWarning,
+                stacklevel=2,
+            )
         self.param_grid_ = (
             default_grid(self.estimator) if self.param_grid is None else self.param_grid
         )
         search = GridSearchCV(
             clone(self.estimator),
             self.param_grid_,
-            scoring=self._scorer(),
-            cv=self._splitter(),
+            scoring=self._scorer() if target else "accuracy",
+            cv=self._splitter(target),
             n_jobs=self.n_jobs,
             refit=self.refit,
             error_score=self.error_score,
@@ -239,10 +265,13 @@ class DASearchCV(
             return get_da_scorer(scoring)
         return scoring
 
-    def _splitter(self):
-        if isinstance(self.cv, Integral):
-            return StackedDomainSplit(self.cv, random_state=self.random_state)
-        return self.cv
+    def _splitter(self, target=True):
+        if not isinstance(self.cv, Integral):
+            return self.cv
+        if not target:  # source rows only: the label-free folds cannot apply
+            folds = KFold if is_regressor(self.estimator) else StratifiedKFold
+            return folds(self.cv, shuffle=True, random_state=self.random_state)
+        return StackedDomainSplit(self.cv, random_state=self.random_state)
 
     @available_if(_fitted_best)
     def predict(self, X):
