@@ -24,7 +24,16 @@ from skuda import DANNClassifier
 from skuda.datasets import make_shifted_moons
 
 N_ROWS = 256  # per domain: 2 processes x 2 steps x 64 rows = one epoch exactly
-PARAMS = dict(lambda_=1.0, lr=2e-2, max_epochs=30, dropout=0.0, random_state=0)
+# One pass per epoch (min_iterations_per_epoch=1): the test counts the rows of
+# the first epoch, which the default floor of 20 steps would cycle.
+PARAMS = dict(
+    lambda_=1.0,
+    lr=2e-2,
+    max_epochs=30,
+    min_iterations_per_epoch=1,
+    dropout=0.0,
+    random_state=0,
+)
 BATCH_SIZE = 64  # per process; the 1-process reference uses 2 x 64
 
 
