@@ -90,7 +90,7 @@ class BaseDAEstimator(NetBuildingMixin, InferenceMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "min_iterations_per_epoch": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "lr_schedule": [StrOptions({"dann", "constant"})],
@@ -371,7 +371,12 @@ class BaseDAEstimator(NetBuildingMixin, InferenceMixin, BaseEstimator):
 
     def _fit_domains(self, X_src, y_src, X_tgt, names):
         X_src, X_tgt = self._check_domains(X_src, X_tgt, names)
-        fitted, y_train = self._task.fit_targets(y_src, X_src.shape[0], names[1])
+        w = getattr(self, "_metadata", {}).get("sample_weight")
+        if w is not None:  # checked here too: a regressor's target scaling uses it
+            w = check_sample_weight(w, X_src.shape[0])
+        fitted, y_train = self._task.fit_targets(
+            y_src, X_src.shape[0], names[1], sample_weight=w
+        )
         # Target rows inform the input scaling even for methods that ignore them
         # in training, so a source-only baseline sees the same inputs as DANN.
         X_src, X_tgt = self._fit_scaling(X_src, X_tgt)

@@ -41,8 +41,11 @@ class ClassificationTask:
         y = column_or_1d(host_labels(y), warn=True)
         return y, is_unlabeled(y)
 
-    def fit_targets(self, y, n_rows, name):
-        """Check source labels; return ``({"classes_": ...}, class indices)``."""
+    def fit_targets(self, y, n_rows, name, sample_weight=None):
+        """Check source labels; return ``({"classes_": ...}, class indices)``.
+
+        ``sample_weight`` is not used here (it weights the label loss).
+        """
         y = check_source_labels(y, n_rows, name=name)
         classes, y_idx = np.unique(y, return_inverse=True)
         return {"classes_": classes}, y_idx
@@ -104,11 +107,15 @@ class RegressionTask:
             )
         return y, missing.all(axis=1)
 
-    def fit_targets(self, y, n_rows, name):
-        """Check and standardise source targets (float32, shape (n, n_outputs))."""
+    def fit_targets(self, y, n_rows, name, sample_weight=None):
+        """Check and standardise source targets (float32, shape (n, n_outputs)).
+
+        With ``sample_weight`` the mean and standard deviation are weighted, so
+        a row of weight 0 has no influence at all (as if removed).
+        """
         y = check_regression_targets(y, n_rows, name=name)
-        mean = y.mean(axis=0)
-        scale = y.std(axis=0)
+        mean = np.average(y, axis=0, weights=sample_weight)
+        scale = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
         scale = np.where(scale > 0, scale, 1.0)
         train = ((y - mean) / scale).reshape(n_rows, -1).astype(np.float32)
         return {"target_mean_": np.asarray(mean), "target_scale_": scale}, train

@@ -113,8 +113,11 @@ class CDANClassifier(BaseDAClassifier):
         Training epochs; one epoch is ``ceil(max(n_src, n_tgt) / batch_size)``
         iterations, at least ``min_iterations_per_epoch``, each with
         ``batch_size`` rows of each domain.
-    lr : float, default=1e-2
-        Initial learning rate.
+    lr : float or "auto", default="auto"
+        Initial learning rate. ``"auto"``: ``1e-2 * min(1, sqrt(8 / d))`` for
+        the default MLP on rows of ``d`` features (1e-2 up to 8 features, 1e-3
+        at 800), 1e-3 with any other feature extractor; see
+        :func:`skuda._building.auto_lr` and the docs' default study.
     [shared parameters]
 
     Attributes
@@ -181,7 +184,7 @@ class CDANClassifier(BaseDAClassifier):
         max_epochs=100,
         batch_size=64,
         min_iterations_per_epoch=20,
-        lr=1e-2,
+        lr="auto",
         optimizer="adam",
         weight_decay=1e-4,
         lr_schedule="dann",

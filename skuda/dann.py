@@ -148,8 +148,11 @@ class DANNClassifier(_DANN, BaseDAClassifier):
         Training epochs; one epoch is ``ceil(max(n_src, n_tgt) / batch_size)``
         iterations, at least ``min_iterations_per_epoch``, each with
         ``batch_size`` rows of each domain (the smaller domain is cycled).
-    lr : float, default=1e-2
-        Initial learning rate ``mu_0``.
+    lr : float or "auto", default="auto"
+        Initial learning rate ``mu_0``. ``"auto"``: ``1e-2 * min(1, sqrt(8 / d))`` for
+        the default MLP on rows of ``d`` features (1e-2 up to 8 features, 1e-3
+        at 800), 1e-3 with any other feature extractor; see
+        :func:`skuda._building.auto_lr` and the docs' default study.
     [shared parameters]
 
     Attributes
@@ -212,7 +215,7 @@ class DANNClassifier(_DANN, BaseDAClassifier):
         max_epochs=100,
         batch_size=64,
         min_iterations_per_epoch=20,
-        lr=1e-2,
+        lr="auto",
         optimizer="adam",
         weight_decay=1e-4,
         lr_schedule="dann",

@@ -100,7 +100,9 @@ def test_balanced_class_weight_predicts_both_classes_on_the_75_8_toy(cls):
     kw = dict(max_epochs=30, random_state=0)
     default = cls(**kw).fit(Xs, ys, Xt).predict(Xt)
     balanced = cls(class_weight="balanced", **kw).fit(Xs, ys, Xt).predict(Xt)
-    assert np.bincount(default, minlength=2)[1] <= 2  # the majority class only
+    if cls is SourceOnlyClassifier:  # DANN's adaptation alone recovers some
+        assert np.bincount(default, minlength=2)[1] <= 2  # the majority class only
+    assert np.bincount(balanced, minlength=2).min() > np.bincount(default)[1:].sum()
     assert np.bincount(balanced, minlength=2).min() >= 20  # both classes
     by_dict = cls(class_weight={0: 8 / 83, 1: 75 / 83}, **kw).fit(Xs, ys, Xt)
     assert np.bincount(by_dict.predict(Xt), minlength=2).min() >= 20
@@ -223,3 +225,23 @@ def test_weights_not_modified(rows40):
         Xs, ys, sample_weight=w
     )
     np.testing.assert_array_equal(w, before)
+
+
+def test_regressor_zero_weight_is_row_removed(rows40):
+    from skuda import SourceOnlyRegressor
+
+    Xs, _, Xt = rows40
+    y = Xs[:, 0] * 2.0 + 1.0  # a continuous target
+    w = np.ones(len(y))
+    w[[3, 7]] = 0
+    keep = w > 0
+
+    def fit(X, t, **kw):
+        return SourceOnlyRegressor(**FULL_BATCH).fit(X, t, Xt, **kw).predict(Xt)
+
+    weighted = fit(Xs, y, sample_weight=w)
+    # The target standardisation is weighted too: a zero-weight row has no
+    # influence at all, even with an absurd target.
+    y[[3, 7]] = 1e6
+    np.testing.assert_allclose(weighted, fit(Xs[keep], y[keep]), atol=1e-5)
+    assert np.abs(weighted - fit(Xs, y)).max() > 1e-3  # weights act
