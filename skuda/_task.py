@@ -114,6 +114,8 @@ class RegressionTask:
         a row of weight 0 has no influence at all (as if removed).
         """
         y = check_regression_targets(y, n_rows, name=name)
+        if sample_weight is not None and not np.sum(sample_weight) > 0:
+            sample_weight = None  # all zero: the row weights raise a clear error
         mean = np.average(y, axis=0, weights=sample_weight)
         scale = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
         scale = np.where(scale > 0, scale, 1.0)

@@ -117,7 +117,7 @@ class CDANClassifier(BaseDAClassifier):
         Initial learning rate. ``"auto"``: ``1e-2 * min(1, sqrt(8 / d))`` for
         the default MLP on rows of ``d`` features (1e-2 up to 8 features, 1e-3
         at 800), 1e-3 with any other feature extractor; see
-        :func:`skuda._building.auto_lr` and the docs' default study.
+        ``skuda._building.auto_lr`` and the docs' default study.
     [shared parameters]
 
     Attributes
