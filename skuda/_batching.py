@@ -313,6 +313,9 @@ def _device_of(data):
 INFERENCE_CHUNK = 65536
 """Rows per forward pass when a whole domain goes through a network at once."""
 
+INFERENCE_CHUNK_BYTES = 64 * 2**20
+"""And at most about this many bytes of float32 input per forward pass (wide rows)."""
+
 
 def map_chunks(fn, X, size=INFERENCE_CHUNK):
     """``fn`` applied to consecutive row chunks of ``X``, outputs concatenated.
@@ -323,6 +326,9 @@ def map_chunks(fn, X, size=INFERENCE_CHUNK):
     ``chunk_limit``); the caller chooses ``no_grad``/``inference_mode``.
     """
     size = min(size, getattr(X, "chunk_limit", size))
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) > 1:  # wide rows: bound the bytes too
+        size = min(size, max(1, INFERENCE_CHUNK_BYTES // (4 * math.prod(shape[1:]))))
     out = None
     for start in range(0, len(X), size):
         part = fn(X[start : start + size])

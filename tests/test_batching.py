@@ -100,3 +100,21 @@ def test_estimator_min_iterations_per_epoch_sets_steps_per_epoch(blobs):
     clf.fit(Xs, ys, Xt)
     assert [len(row["batches"]) for row in clf.history_] == [25, 25]
     assert clf.net_.total_iterations_ == 50
+
+
+def test_map_chunks_bounds_the_bytes_of_wide_rows(monkeypatch):
+    import torch
+
+    from skuda import _batching
+
+    monkeypatch.setattr(_batching, "INFERENCE_CHUNK_BYTES", 4 * 1000)
+    X = torch.arange(30 * 100, dtype=torch.float32).reshape(30, 100)
+    sizes = []
+
+    def fn(x):
+        sizes.append(len(x))
+        return x.sum(1)
+
+    out = _batching.map_chunks(fn, X)
+    assert sizes == [10, 10, 10]  # 1000 values = 10 rows of 100 per pass
+    assert torch.equal(out, X.sum(1))
