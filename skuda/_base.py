@@ -212,16 +212,14 @@ class BaseDAEstimator(NetBuildingMixin, InferenceMixin, BaseEstimator):
             "domains": source_part(d, is_target),
         }
 
-    def _source_metadata(self, y_idx, classes):
+    def _source_metadata(self, y_idx, classes, sample_weight):
         """Set the row weights and source domain codes of this fit (or None).
 
+        ``sample_weight`` is the checked weights of the source rows (or None).
         Also sets ``source_domains_`` when ``domains`` were given.
         """
-        meta = getattr(self, "_metadata", {})
         n_src = len(y_idx)
-        w, d = meta.get("sample_weight"), meta.get("domains")
-        if w is not None:
-            w = check_sample_weight(w, n_src)
+        w, d = sample_weight, getattr(self, "_metadata", {}).get("domains")
         class_weight = getattr(self, "class_weight", None)  # classifiers only
         self._row_weights = row_weights(w, class_weight, classes, y_idx)
         if d is not None:
@@ -372,7 +370,7 @@ class BaseDAEstimator(NetBuildingMixin, InferenceMixin, BaseEstimator):
     def _fit_domains(self, X_src, y_src, X_tgt, names):
         X_src, X_tgt = self._check_domains(X_src, X_tgt, names)
         w = getattr(self, "_metadata", {}).get("sample_weight")
-        if w is not None:  # checked here too: a regressor's target scaling uses it
+        if w is not None:  # checked before the targets: a regressor's scaling uses it
             w = check_sample_weight(w, X_src.shape[0])
         fitted, y_train = self._task.fit_targets(
             y_src, X_src.shape[0], names[1], sample_weight=w
@@ -382,7 +380,7 @@ class BaseDAEstimator(NetBuildingMixin, InferenceMixin, BaseEstimator):
         X_src, X_tgt = self._fit_scaling(X_src, X_tgt)
         if not self._requires_target:
             X_tgt = None
-        self._source_metadata(y_train, fitted.get("classes_"))
+        self._source_metadata(y_train, fitted.get("classes_"), w)
         reuse = self._can_warm_start(fitted, X_src.shape[1:])
         for name, value in fitted.items():
             setattr(self, name, value)
