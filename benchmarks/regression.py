@@ -58,9 +58,9 @@ SHALLOW = {
     "HGB": lambda seed: HistGradientBoostingRegressor(random_state=seed),
 }
 DEEP = {
-    "source-only": skuda.SourceOnlyRegressor,
-    "DANN": skuda.DANNRegressor,
-    "Deep CORAL": skuda.DeepCORALRegressor,
+    "source-only": lambda seed: skuda.SourceOnlyRegressor(random_state=seed),
+    "DANN": lambda seed: skuda.DANNRegressor(random_state=seed),
+    "Deep CORAL": lambda seed: skuda.DeepCORALRegressor(random_state=seed),
 }
 COLUMNS = {"task": str, "method": str, "seed": int, "r2": float, "mae": float,
            "seconds": float}  # fmt: skip
@@ -82,7 +82,7 @@ def run_one(method, seed, X_src, y_src, X_tgt, y_tgt):
     if method in SHALLOW:
         model = SHALLOW[method](seed).fit(X_src, y_src)
     else:
-        model = DEEP[method](random_state=seed, device="cpu")
+        model = DEEP[method](seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             model.fit(X_src, y_src, X_tgt)

@@ -5,6 +5,7 @@ Usage::
     python -m benchmarks.run --suite tabular [--quick] ...   # benchmarks/tabular.py
     python -m benchmarks.run --suite signals ...             # benchmarks/signals.py
     python -m benchmarks.run --suite selection ...           # benchmarks/selection.py
+    python -m benchmarks.run --suite search ...              # benchmarks/search.py
     python -m benchmarks.run --suite multisource ...         # benchmarks/multisource.py
     python -m benchmarks.run --suite regression ...          # benchmarks/regression.py
     python -m benchmarks.run --suite defaults ...            # defaults_study.py
@@ -34,6 +35,7 @@ if __package__:  # python -m benchmarks.run
         defaults_study,
         multisource,
         regression,
+        search,
         selection,
         signals,
         tabular,
@@ -47,6 +49,7 @@ else:  # python benchmarks/run.py
     import defaults_study
     import multisource
     import regression
+    import search
     import selection
     import signals
     import tabular
@@ -55,6 +58,7 @@ SUITES = {
     "tabular": tabular,
     "signals": signals,
     "selection": selection,
+    "search": search,
     "multisource": multisource,
     "regression": regression,
     "defaults": defaults_study,

@@ -30,7 +30,14 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
-from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter, SourceOnlyClassifier
+from skuda import (
+    ADDAClassifier,
+    CDANClassifier,
+    DANNClassifier,
+    MCCClassifier,
+    SHOTAdapter,
+    SourceOnlyClassifier,
+)
 
 if __package__:  # python -m benchmarks.run --suite signals
     from . import _common as common
@@ -51,7 +58,7 @@ HAR_TASKS = [
     common.task_name("har", f"subject{s:02d}", f"subject{t:02d}")
     for s, t in HAR_SCENARIOS
 ]
-METHODS = ("source_only", "dann", "adda", "shot")
+METHODS = ("source_only", "dann", "adda", "shot", "mcc", "cdan")
 COLUMNS = {
     "task": str,
     "input": str,
@@ -78,6 +85,10 @@ def make_estimator(method, backbone, seed, epochs):
         return ADDAClassifier(source_epochs=epochs, max_epochs=epochs // 2, **shared)
     if method == "shot":
         return SHOTAdapter(source_epochs=epochs, max_epochs=epochs // 2, **shared)
+    if method == "mcc":
+        return MCCClassifier(max_epochs=epochs, **shared)
+    if method == "cdan":
+        return CDANClassifier(max_epochs=epochs, **shared)
     raise ValueError(f"Unknown method {method!r}; choose from {METHODS}.")
 
 

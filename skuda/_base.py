@@ -544,11 +544,17 @@ class BaseDARegressor(R2ScoreMixin, RegressorMixin, BaseDAEstimator):
 
     ``NaN`` marks target rows in the stacked form (every output NaN); targets
     are standardised on the source rows for training (``target_mean_``,
-    ``target_scale_``) and ``predict`` returns them in the units of ``y``.
+    ``target_scale_``) and ``predict`` returns them in the units of ``y``,
+    clipped to the source targets' range (``target_min_``, ``target_max_``)
+    unless ``clip_predictions=False``.
     ``score`` is R^2; there is no ``predict_proba``.
     """
 
     _task = REGRESSION
+    _parameter_constraints: dict = {
+        **BaseDAEstimator._parameter_constraints,
+        "clip_predictions": ["boolean"],
+    }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -120,7 +120,14 @@ class RegressionTask:
         scale = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
         scale = np.where(scale > 0, scale, 1.0)
         train = ((y - mean) / scale).reshape(n_rows, -1).astype(np.float32)
-        return {"target_mean_": np.asarray(mean), "target_scale_": scale}, train
+        seen = y if sample_weight is None else y[np.asarray(sample_weight) > 0]
+        fitted = {
+            "target_mean_": np.asarray(mean),
+            "target_scale_": scale,
+            "target_min_": np.min(seen, axis=0),
+            "target_max_": np.max(seen, axis=0),
+        }
+        return fitted, train
 
     def n_outputs(self, fitted):
         """Return the outputs of the head: one per target column."""
@@ -138,10 +145,20 @@ class RegressionTask:
         }
 
     def decode(self, estimator, outputs):
-        """Return the outputs in the units of ``y``; 1-D when ``y`` was 1-D."""
+        """Return the outputs in the units of ``y``; 1-D when ``y`` was 1-D.
+
+        With ``clip_predictions`` (the default), each output is clipped to the
+        range of the source targets seen in ``fit`` (``target_min_``,
+        ``target_max_``; absent from models saved before they existed).
+        """
         mean = estimator.target_mean_
         out = outputs.astype(np.float64) * np.reshape(estimator.target_scale_, -1)
         out += np.reshape(mean, -1)
+        low = getattr(estimator, "target_min_", None)
+        if getattr(estimator, "clip_predictions", False) and low is not None:
+            out = np.clip(
+                out, np.reshape(low, -1), np.reshape(estimator.target_max_, -1)
+            )
         return out.reshape(-1) if np.ndim(mean) == 0 else out
 
 

@@ -118,6 +118,9 @@ class SourceOnlyRegressor(BaseDARegressor):
         Mean of the source targets (shape () for 1-D ``y``).
     target_scale_ : ndarray of shape () or (n_outputs,)
         Their standard deviation (1 where constant).
+    target_min_, target_max_ : ndarray of shape () or (n_outputs,)
+        Range of the source targets (rows of weight 0 excluded): the bounds
+        of the predictions with ``clip_predictions``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
         Defined only for DataFrame input with string column names.
@@ -174,5 +177,6 @@ class SourceOnlyRegressor(BaseDARegressor):
         input_shape=None,
         head=None,
         validation_fraction=None,
+        clip_predictions=True,
     ):
         store_parameters(self, locals())

@@ -194,6 +194,9 @@ class DeepCORALRegressor(_Alignment, BaseDARegressor):
         Mean of the source targets (shape () for 1-D ``y``).
     target_scale_ : ndarray of shape () or (n_outputs,)
         Their standard deviation (1 where constant).
+    target_min_, target_max_ : ndarray of shape () or (n_outputs,)
+        Range of the source targets (rows of weight 0 excluded): the bounds
+        of the predictions with ``clip_predictions``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
         Defined only for DataFrame input with string column names.
@@ -223,6 +226,11 @@ class DeepCORALRegressor(_Alignment, BaseDARegressor):
     (3,)
     """
 
+    _parameter_constraints: dict = {
+        **_Alignment._parameter_constraints,
+        "clip_predictions": ["boolean"],
+    }
+
     def __init__(
         self,
         lambda_=1.0,
@@ -250,6 +258,7 @@ class DeepCORALRegressor(_Alignment, BaseDARegressor):
         input_shape=None,
         head=None,
         validation_fraction=None,
+        clip_predictions=True,
         mixed_precision=None,
         accelerator=None,
     ):

@@ -283,6 +283,9 @@ class DANNRegressor(_DANN, BaseDARegressor):
         Mean of the source targets (shape () for 1-D ``y``).
     target_scale_ : ndarray of shape () or (n_outputs,)
         Their standard deviation (1 where constant).
+    target_min_, target_max_ : ndarray of shape () or (n_outputs,)
+        Range of the source targets (rows of weight 0 excluded): the bounds
+        of the predictions with ``clip_predictions``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
         Defined only for DataFrame input with string column names.
@@ -320,6 +323,11 @@ class DANNRegressor(_DANN, BaseDARegressor):
     (3,)
     """
 
+    _parameter_constraints: dict = {
+        **_DANN._parameter_constraints,
+        "clip_predictions": ["boolean"],
+    }
+
     def __init__(
         self,
         lambda_=0.3,
@@ -351,5 +359,6 @@ class DANNRegressor(_DANN, BaseDARegressor):
         head=None,
         discriminator=None,
         validation_fraction=None,
+        clip_predictions=True,
     ):
         store_parameters(self, locals())

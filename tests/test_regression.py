@@ -73,6 +73,31 @@ def test_targets_are_standardised_on_the_source_and_restored(drift):
     )
 
 
+@pytest.mark.parametrize("cls", REGRESSORS, ids=lambda c: c.__name__)
+def test_predictions_are_clipped_to_the_source_target_range(cls, drift):
+    Xs, ys, Xt, _ = drift
+    far = np.vstack([Xt, 50 * Xt])  # rows far outside the source: extrapolation
+    free = cls(clip_predictions=False, **FAST).fit(Xs, ys, Xt)
+    clipped = cls(**FAST).fit(Xs, ys, Xt)
+    assert clipped.target_min_ == ys.min() and clipped.target_max_ == ys.max()
+    raw = free.predict(far)
+    assert raw.min() < ys.min() or raw.max() > ys.max()  # the test bites
+    np.testing.assert_allclose(clipped.predict(far), np.clip(raw, ys.min(), ys.max()))
+
+
+def test_clip_range_per_output_ignores_zero_weight_rows(drift):
+    Xs, ys, Xt, _ = drift
+    Y = np.column_stack([ys, -3 * ys])
+    w = np.ones(len(ys))
+    w[np.argmax(ys)] = 0  # removed: its value cannot bound the predictions
+    reg = SourceOnlyRegressor(**FAST).fit(Xs, Y, Xt, sample_weight=w)
+    kept = Y[w > 0]
+    np.testing.assert_array_equal(reg.target_min_, kept.min(axis=0))
+    np.testing.assert_array_equal(reg.target_max_, kept.max(axis=0))
+    pred = reg.predict(np.vstack([Xt, 50 * Xt]))
+    assert np.all(pred >= kept.min(axis=0)) and np.all(pred <= kept.max(axis=0))
+
+
 def test_integer_count_target_is_a_value_not_a_class(drift):
     Xs, ys, Xt, _ = drift
     counts = np.round(10 * (ys - ys.min())).astype(np.int64)  # ~21 distinct counts
@@ -192,10 +217,9 @@ def test_search_tunes_a_regressor_without_target_labels(drift):
 def test_default_grid_of_the_regressor():
     from skuda.selection import default_grid
 
-    assert default_grid(DANNRegressor()) == {
-        "lambda_": [0.1, 0.3, 1.0],
-        "lr": [3e-4, 1e-3],
-    }
+    # lambda_=0 lets the label-free search decline to adapt; lr keeps its default.
+    assert default_grid(DANNRegressor()) == {"lambda_": [0.0, 0.1, 0.3, 1.0]}
+    assert 0.0 in default_grid(DeepCORALRegressor())["lambda_"]
 
 
 def test_make_shifted_regression_drifts_only_the_last_features():
