@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skuda import DANNClassifier, MCCClassifier
+from skuda import DANNClassifier, MCCClassifier, SourceOnlyClassifier
 from skuda.selection import (
     DASearchCV,
     InformationMaximizationScorer,
@@ -59,10 +59,12 @@ def test_never_sees_a_target_label(blobs):
 
 
 def test_default_grids_per_method_and_pipelines():
-    assert set(default_grid(DANNClassifier())) == {"lambda_", "lr"}
-    assert set(default_grid(MCCClassifier())) == {"mcc_weight", "lr"}
+    # The adaptation weight only: the IM scorer would reward a larger step.
+    assert default_grid(DANNClassifier()) == {"lambda_": [0.1, 0.3, 1.0]}
+    assert default_grid(MCCClassifier()) == {"mcc_weight": [0.3, 1.0, 3.0]}
+    assert set(default_grid(SourceOnlyClassifier())) == {"lr"}
     pipe = make_pipeline(StandardScaler(), DANNClassifier())
-    assert set(default_grid(pipe)) == {"dannclassifier__lambda_", "dannclassifier__lr"}
+    assert set(default_grid(pipe)) == {"dannclassifier__lambda_"}
     with pytest.raises(ValueError, match="No default grid"):
         default_grid(StandardScaler())
 
@@ -70,7 +72,7 @@ def test_default_grids_per_method_and_pipelines():
 def test_default_grid_search_refits_the_best_on_all_rows(blobs):
     Xs, ys, Xt, _ = blobs
     search = DASearchCV(MCCClassifier(**TINY), cv=2).fit(Xs, ys, Xt)
-    assert len(search.cv_results_["params"]) == 6  # the default 3 x 2 grid
+    assert len(search.cv_results_["params"]) == 3  # the default grid
     best = search.best_estimator_
     assert best.get_params()["mcc_weight"] == search.best_params_["mcc_weight"]
     np.testing.assert_array_equal(search.predict(Xt), best.predict(Xt))
