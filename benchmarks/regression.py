@@ -16,9 +16,9 @@ estimators standardise internally, the shallow references get a
 ``quality`` / ``concentration`` array of the same archive.
 
 Methods: Ridge and HistGradientBoostingRegressor fitted on the source, and
-SourceOnlyRegressor, DANNRegressor and DeepCORALRegressor with their defaults
-(``random_state`` only). R^2 and MAE on all target rows (transductive
-protocol); no target label is used for any choice. Rows go to
+SourceOnlyRegressor, DANNRegressor, DeepCORALRegressor and ADDARegressor with
+their defaults (``random_state`` only). R^2 and MAE on all target rows
+(transductive protocol); no target label is used for any choice. Rows go to
 ``<results>/regression.csv``; the report writes ``regression.md`` there and
 ``docs/benchmarks/regression.inc``.
 """
@@ -61,6 +61,7 @@ DEEP = {
     "source-only": lambda seed: skuda.SourceOnlyRegressor(random_state=seed),
     "DANN": lambda seed: skuda.DANNRegressor(random_state=seed),
     "Deep CORAL": lambda seed: skuda.DeepCORALRegressor(random_state=seed),
+    "ADDA": lambda seed: skuda.ADDARegressor(random_state=seed),
 }
 COLUMNS = {"task": str, "method": str, "seed": int, "r2": float, "mae": float,
            "seconds": float}  # fmt: skip

@@ -1,6 +1,6 @@
 """skuda: scikit-learn-compatible deep unsupervised domain adaptation."""
 
-from .adda import ADDAClassifier
+from .adda import ADDAClassifier, ADDARegressor
 from .baseline import SourceOnlyClassifier, SourceOnlyRegressor
 from .cdan import CDANClassifier
 from .coral import DeepCORALClassifier, DeepCORALRegressor
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ADDAClassifier",
+    "ADDARegressor",
     "CDANClassifier",
     "DANNClassifier",
     "DANNRegressor",

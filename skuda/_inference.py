@@ -112,7 +112,7 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         return self.net_.module_.encoder
 
     def _source_model_view(self):
-        """View this fitted classifier as a :class:`SourceModel` (no module copied)."""
+        """View this fitted estimator as a :class:`SourceModel` (no module copied)."""
         return SourceModel(
             encoder=self._prediction_encoder(),
             head=self.net_.module_.head,
@@ -124,6 +124,8 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             reads_signals=self._takes_signals(),
             history=self.history_,
             feature_names=getattr(self, "feature_names_in_", None),
+            target_mean=getattr(self, "target_mean_", None),
+            target_scale=getattr(self, "target_scale_", None),
         )
 
     def _infer(self, X, fn):

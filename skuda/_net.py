@@ -238,8 +238,8 @@ class DANet(MixedPrecisionMixin, NeuralNet):
                 f"Batch normalisation needs at least 2 rows per training batch, "
                 f"but the {self.phase_name} phase had batches of 1 row ({self.rows_}, "
                 f"batch_size={self.batch_size}). Use batch_size >= 2 and at least "
-                "2 rows per domain, or a network without batch norm "
-                "(batch_norm=False)."
+                "2 rows per domain (1 sample is too few), or a network without "
+                "batch norm (batch_norm=False)."
             ) from exc
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):

@@ -59,6 +59,10 @@ class SourceModel:
         net's ``module_``), checked against them by :meth:`n_outputs`.
     feature_names : ndarray or None
         Column names of the DataFrame the source model was fitted on.
+    target_mean, target_scale : ndarray or None
+        A skuda regressor's target standardisation: its head predicts
+        ``(y - target_mean) / target_scale``. None for a classifier, and for a
+        module pair or skorch net (whose outputs are taken as they are).
     """
 
     encoder: nn.Module
@@ -72,6 +76,8 @@ class SourceModel:
     history: object = None
     whole: nn.Module | None = None
     feature_names: np.ndarray | None = None
+    target_mean: np.ndarray | None = None
+    target_scale: np.ndarray | None = None
 
     @classmethod
     def of(cls, source):
@@ -124,7 +130,9 @@ class SourceModel:
             encoder=encoder,
             head=head,
             whole=whole,
-            classes=None if self.classes is None else self.classes.copy(),
+            classes=_copy(self.classes),
+            target_mean=_copy(self.target_mean),
+            target_scale=_copy(self.target_scale),
             history=copy.deepcopy(self.history),
         )
 
@@ -149,3 +157,7 @@ class SourceModel:
                 f"got shape {tuple(out.shape)}."
             )
         return out.shape[1]
+
+
+def _copy(array):
+    return None if array is None else np.array(array, copy=True)

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
-from ._base import BaseDAClassifier
+from ._base import BaseDAClassifier, BaseDAEstimator
 from ._source import SourceModel, SourceNet
 from ._validation import Interval
 
 
-class TwoPhaseDAClassifier(BaseDAClassifier):
-    """Base of methods that adapt a source model: ADDA and SHOT.
+class TwoPhaseMixin:
+    """What methods that adapt a source model share (ADDA, SHOT), for any task.
 
     The source model comes from ``source_estimator`` when it is set (see
     :meth:`skuda._source.SourceModel.of`), else from a source phase of
     ``source_epochs`` epochs on the labelled source rows. Subclasses implement
-    ``_train`` with the two helpers below.
+    ``_train`` with the two helpers below. Mixed into a classifier
+    (:class:`TwoPhaseDAClassifier`) or a regressor base.
     """
 
     _parameter_constraints: dict = {
-        **BaseDAClassifier._parameter_constraints,
+        **BaseDAEstimator._parameter_constraints,
         "source_estimator": "no_validation",  # checked by SourceModel.of
         "source_epochs": [Interval(Integral, 1, None, closed="left")],
         "adapt_lr": [Interval(Real, 0, None, closed="neither")],
@@ -40,7 +41,7 @@ class TwoPhaseDAClassifier(BaseDAClassifier):
 
         Its history becomes ``source_history_``.
         """
-        network = self._build_network(self.input_shape_, len(self.classes_))
+        network = self._build_network(self.input_shape_, self._n_outputs())
         net = self._make_net(
             SourceNet,
             network,
@@ -59,7 +60,7 @@ class TwoPhaseDAClassifier(BaseDAClassifier):
 
     def _blank_network(self):
         if self.source_estimator is None:
-            network = self._build_network(self.input_shape_, len(self.classes_))
+            network = self._build_network(self.input_shape_, self._n_outputs())
             return self._network_from_source(network.encoder, network.head)
         source = self._source_model_param().copy()
         return self._network_from_source(source.encoder, source.head)
@@ -72,3 +73,7 @@ class TwoPhaseDAClassifier(BaseDAClassifier):
         source = self._source_model_param().copy()
         self.source_history_ = source.history
         return source
+
+
+class TwoPhaseDAClassifier(TwoPhaseMixin, BaseDAClassifier):
+    """Base of the two-phase classifiers: ADDA and SHOT."""

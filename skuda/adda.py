@@ -1,4 +1,4 @@
-"""Adversarial discriminative domain adaptation (ADDA)."""
+"""Adversarial discriminative domain adaptation (ADDA): classifier and regressor."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import store_parameters, user_stacklevel
+from ._base import BaseDARegressor, store_parameters, user_stacklevel
 from ._batching import map_chunks
 from ._docs import shared_parameters
 from ._net import DANet
 from ._network import build_discriminator, check_sizes, output_size
 from ._scaling import float32_moments
-from ._two_phase import TwoPhaseDAClassifier
+from ._two_phase import TwoPhaseDAClassifier, TwoPhaseMixin
 from ._validation import Interval
 from .exceptions import CollapseWarning
 from .losses import domain_accuracy, domain_adversarial_loss, inverted_label_loss
@@ -87,8 +87,136 @@ class _ADDANet(DANet):
         return {"loss": (d_loss + g_loss).detach(), "y_pred": None}
 
 
+class _ADDA(TwoPhaseMixin):
+    """What ADDAClassifier and ADDARegressor share: both phases, the views.
+
+    Task-specific: ``_match_source`` (a given source model against this fit's
+    targets) and ``_after_adaptation`` (the classifier's collapse guard).
+    """
+
+    _parameter_constraints: dict = {
+        **TwoPhaseMixin._parameter_constraints,
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "adapt_betas": [tuple, list],
+        "discriminator_hidden_layer_sizes": [tuple, list],
+        "discriminator": [torch.nn.Module, None],
+    }
+
+    # -- fitting -----------------------------------------------------------------
+    def _fit_scaling(self, X_src, X_tgt):
+        source = self._source_model_param()
+        if source is None:
+            return super()._fit_scaling(X_src, X_tgt)
+        _check_source_shape(source, X_src.shape[1:])
+        if source.scaling == "domain":
+            src_stats = float32_moments(X_src)
+            tgt_stats = float32_moments(X_tgt) if X_tgt is not None else src_stats
+        elif source.mean is None:
+            src_stats = tgt_stats = None
+        else:
+            src_stats = tgt_stats = (source.mean, source.scale)
+        return self._apply_scaling(X_src, X_tgt, src_stats, tgt_stats)
+
+    def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
+        if self.discriminator is None:  # fail before the source phase, not after
+            self._discriminator_sizes()
+        data = self._domain_data(X_src, y_idx, X_tgt)
+        source = self._source_model_param()
+        if source is not None:  # also on a warm start: the targets' units
+            self._match_source(source)
+        if reuse:
+            net = self._continue_net(lr_schedule="constant")
+        else:
+            encoder, head = self._source_modules(data, batch_seed)
+            net = self._make_net(
+                _ADDANet,
+                self._network_from_source(encoder, head),
+                batch_seed,
+                lr=self.adapt_lr,
+                lr_schedule="constant",  # the paper's fixed-rate Adam
+                phase="adaptation",
+                **self._adapt_optimizer_params(),
+            )
+        if X_tgt is None or self.max_epochs == 0 or self.interrupted_:
+            if not reuse:  # no adaptation: the target encoder is the source one
+                net.initialize()
+            return net
+        self._fit_net(net, data)
+        if not self.interrupted_:
+            self._after_adaptation(net, data.X_tgt)
+        return net
+
+    def _source_modules(self, data, batch_seed):
+        """Source encoder and head: trained here, or copied from the estimator."""
+        if self.source_estimator is None:
+            net = self._source_phase(data, batch_seed)
+            return net.module_.encoder, net.module_.head
+        source = self._given_source()
+        return source.encoder, source.head
+
+    def _match_source(self, source):
+        """Check a given source model against the targets of this fit (task-specific).
+
+        Raises a ValueError when the source model's outputs cannot be this
+        fit's targets.
+        """
+        raise NotImplementedError
+
+    def _after_adaptation(self, net, X_tgt):
+        """Check the adapted net once after adaptation (nothing by default)."""
+
+    def _network_from_source(self, encoder, head):
+        encoder.eval()
+        n_features = output_size(encoder, self.input_shape_)
+        return DANetwork(
+            encoder,
+            head,
+            target_encoder=copy.deepcopy(encoder),
+            discriminator=build_discriminator(self, n_features, DomainDiscriminator),
+        )
+
+    def _discriminator_sizes(self):
+        return check_sizes(
+            self.discriminator_hidden_layer_sizes,
+            "discriminator_hidden_layer_sizes",
+            allow_empty=True,
+        )
+
+    def _adapt_optimizer_params(self):
+        params = self._optimizer_params()
+        optimizer = params["optimizer"]
+        if issubclass(optimizer, (torch.optim.Adam, torch.optim.AdamW)):
+            params["optimizer__betas"] = _check_betas(self.adapt_betas)
+        return params
+
+    # -- fitted views and prediction ---------------------------------------------
+    def _prediction_encoder(self):
+        check_is_fitted(self)
+        return self.net_.module_.target_encoder
+
+    @property
+    def source_encoder_(self):
+        """The frozen source encoder (torch module)."""
+        return self.net_.module_.encoder
+
+    @property
+    def target_encoder_(self):
+        """The adapted target encoder used for prediction (torch module)."""
+        return self.net_.module_.target_encoder
+
+    @property
+    def classifier_(self):
+        """The source classifier head, shared by both encoders (torch module)."""
+        return self.net_.module_.head
+
+    @property
+    def discriminator_(self):
+        """The domain discriminator of the adaptation phase (torch module)."""
+        return self.net_.module_.discriminator
+
+
 @shared_parameters
-class ADDAClassifier(TwoPhaseDAClassifier):
+class ADDAClassifier(_ADDA, TwoPhaseDAClassifier):
     """Adversarial discriminative domain adaptation (ADDA) classifier.
 
     Two phases (Tzeng et al., 2017):
@@ -232,11 +360,7 @@ class ADDAClassifier(TwoPhaseDAClassifier):
     """
 
     _parameter_constraints: dict = {
-        **TwoPhaseDAClassifier._parameter_constraints,
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
-        "adapt_betas": [tuple, list],
-        "discriminator_hidden_layer_sizes": [tuple, list],
-        "discriminator": [torch.nn.Module, None],
+        **_ADDA._parameter_constraints,
         "collapse_guard": [Interval(Real, 0, 1, closed="both"), None],
     }
 
@@ -278,53 +402,12 @@ class ADDAClassifier(TwoPhaseDAClassifier):
         store_parameters(self, locals())
 
     # -- fitting -----------------------------------------------------------------
-    def _fit_scaling(self, X_src, X_tgt):
-        source = self._source_model_param()
-        if source is None:
-            return super()._fit_scaling(X_src, X_tgt)
-        _check_source_shape(source, X_src.shape[1:])
-        if source.scaling == "domain":
-            src_stats = float32_moments(X_src)
-            tgt_stats = float32_moments(X_tgt) if X_tgt is not None else src_stats
-        elif source.mean is None:
-            src_stats = tgt_stats = None
-        else:
-            src_stats = tgt_stats = (source.mean, source.scale)
-        return self._apply_scaling(X_src, X_tgt, src_stats, tgt_stats)
-
-    def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
-        if self.discriminator is None:  # fail before the source phase, not after
-            self._discriminator_sizes()
-        data = self._domain_data(X_src, y_idx, X_tgt)
-        self.collapse_ratio_, self.collapse_restored_ = None, False
-        if reuse:
-            net = self._continue_net(lr_schedule="constant")
-        else:
-            encoder, head = self._source_modules(data, batch_seed)
-            net = self._make_net(
-                _ADDANet,
-                self._network_from_source(encoder, head),
-                batch_seed,
-                lr=self.adapt_lr,
-                lr_schedule="constant",  # the paper's fixed-rate Adam
-                phase="adaptation",
-                **self._adapt_optimizer_params(),
+    def _match_source(self, source):
+        if source.target_mean is not None:
+            raise ValueError(
+                "source_estimator is a regressor (it predicts continuous "
+                "targets); ADDAClassifier adapts a classifier. Use ADDARegressor."
             )
-        if X_tgt is None or self.max_epochs == 0 or self.interrupted_:
-            if not reuse:  # no adaptation: the target encoder is the source one
-                net.initialize()
-            return net
-        self._fit_net(net, data)
-        if not self.interrupted_:
-            self._guard_collapse(net, data.X_tgt)
-        return net
-
-    def _source_modules(self, data, batch_seed):
-        """Source encoder and head: trained here, or copied from the estimator."""
-        if self.source_estimator is None:
-            net = self._source_phase(data, batch_seed)
-            return net.module_.encoder, net.module_.head
-        source = self._given_source()
         n_out = source.n_outputs(self.input_shape_)
         classes = self.classes_ if source.classes is None else source.classes
         if n_out != len(self.classes_) or not np.array_equal(classes, self.classes_):
@@ -333,31 +416,13 @@ class ADDAClassifier(TwoPhaseDAClassifier):
                 f"{'' if source.classes is None else source.classes}, but y_src has "
                 f"classes {self.classes_}; they must be the same."
             )
-        return source.encoder, source.head
 
-    def _network_from_source(self, encoder, head):
-        encoder.eval()
-        n_features = output_size(encoder, self.input_shape_)
-        return DANetwork(
-            encoder,
-            head,
-            target_encoder=copy.deepcopy(encoder),
-            discriminator=build_discriminator(self, n_features, DomainDiscriminator),
-        )
+    def _train(self, X_src, y_idx, X_tgt, batch_seed, *, reuse):
+        self.collapse_ratio_, self.collapse_restored_ = None, False
+        return super()._train(X_src, y_idx, X_tgt, batch_seed, reuse=reuse)
 
-    def _discriminator_sizes(self):
-        return check_sizes(
-            self.discriminator_hidden_layer_sizes,
-            "discriminator_hidden_layer_sizes",
-            allow_empty=True,
-        )
-
-    def _adapt_optimizer_params(self):
-        params = self._optimizer_params()
-        optimizer = params["optimizer"]
-        if issubclass(optimizer, (torch.optim.Adam, torch.optim.AdamW)):
-            params["optimizer__betas"] = _check_betas(self.adapt_betas)
-        return params
+    def _after_adaptation(self, net, X_tgt):
+        self._guard_collapse(net, X_tgt)
 
     def _guard_collapse(self, net, X_tgt):
         """Restore the source encoder when the adapted predictions degenerate.
@@ -407,30 +472,180 @@ class ADDAClassifier(TwoPhaseDAClassifier):
                 stacklevel=user_stacklevel(),
             )
 
-    # -- fitted views and prediction ---------------------------------------------
-    def _prediction_encoder(self):
-        check_is_fitted(self)
-        return self.net_.module_.target_encoder
 
-    @property
-    def source_encoder_(self):
-        """The frozen source encoder (torch module)."""
-        return self.net_.module_.encoder
+@shared_parameters
+class ADDARegressor(_ADDA, BaseDARegressor):
+    """Adversarial discriminative domain adaptation (ADDA) regressor.
 
-    @property
-    def target_encoder_(self):
-        """The adapted target encoder used for prediction (torch module)."""
-        return self.net_.module_.target_encoder
+    ADDA (Tzeng et al., 2017) with a regression head. Its adversarial phase
+    never reads labels, so only the source phase changes: the squared error on
+    the source targets instead of the cross-entropy.
 
-    @property
-    def classifier_(self):
-        """The source classifier head, shared by both encoders (torch module)."""
-        return self.net_.module_.head
+    1. **Source training.** A source encoder and a regression head are trained
+       on the labelled source rows (the :class:`SourceOnlyRegressor`
+       network, targets standardised with their source mean and standard
+       deviation), for ``source_epochs`` epochs. Skipped when a fitted
+       ``source_estimator`` is given.
+    2. **Adversarial adaptation.** A target encoder starts as an exact copy of
+       the source encoder and is trained, with the inverted-label GAN loss,
+       against a domain discriminator that tells its target features from the
+       frozen source encoder's source features; encoder and head of the
+       source model stay frozen (no gradients, eval mode). As in
+       :class:`ADDAClassifier`.
 
-    @property
-    def discriminator_(self):
-        """The domain discriminator of the adaptation phase (torch module)."""
-        return self.net_.module_.discriminator
+    ``predict`` and ``transform`` use the target encoder followed by the
+    source head; predictions are in the units of ``y``. In the stacked
+    ``fit(X, y)`` form, target rows are the rows whose ``y`` is NaN (in every
+    column). There is no collapse guard (``ADDAClassifier``'s
+    ``collapse_guard``): it counts the *classes* predicted for the target
+    rows, which continuous predictions do not have; a collapsed target encoder
+    shows as near-constant predictions, kept within the source targets' range
+    by ``clip_predictions``.
+
+    Parameters
+    ----------
+    source_estimator : fitted estimator or (module, module) tuple, default=None
+        The source model to adapt, instead of training one: a fitted skuda
+        regressor (e.g. :class:`SourceOnlyRegressor`; its head predicts its
+        own standardised targets, so its ``target_mean_`` and
+        ``target_scale_`` are carried over), a fitted skorch
+        ``NeuralNetRegressor`` or ``NeuralNet``, or a pair
+        ``(feature_extractor, head)`` of torch modules (the outputs of these
+        two are taken in the units of ``y``: ``target_mean_`` 0,
+        ``target_scale_`` 1), optionally wrapped in
+        :class:`sklearn.frozen.FrozenEstimator`. It is copied, never modified,
+        and must have one output per column of ``y_src``. The parameters that
+        build and train a source network are then unused, as for
+        :class:`ADDAClassifier`.
+    source_epochs : int, default=100
+        Epochs of source training.
+    max_epochs : int, default=40
+        Epochs of adversarial adaptation; 0 keeps the target encoder equal to
+        the source encoder (no adaptation).
+    lr : float, default=1e-3
+        Learning rate of source training (annealed as ``lr_schedule`` says).
+    adapt_lr : float, default=1e-3
+        Learning rate of both adaptation optimizers, constant (as for
+        :class:`ADDAClassifier`).
+    adapt_betas : tuple of float, default=(0.5, 0.999)
+        Adam's ``betas`` in the adaptation phase (paper: ``beta1 = 0.5``).
+    discriminator_hidden_layer_sizes : tuple of int, default=(500, 500)
+        Hidden widths of the domain discriminator, as in the paper.
+    [shared parameters]
+
+    Attributes
+    ----------
+    target_mean_ : ndarray of shape () or (n_outputs,)
+        Mean of the source targets (shape () for 1-D ``y``); the source
+        model's with a skuda ``source_estimator``.
+    target_scale_ : ndarray of shape () or (n_outputs,)
+        Their standard deviation (1 where constant); likewise.
+    target_min_, target_max_ : ndarray of shape () or (n_outputs,)
+        Range of the source targets passed to ``fit`` (rows of weight 0
+        excluded): the bounds of the predictions with ``clip_predictions``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+        Defined only for DataFrame input with string column names.
+    input_shape_ : tuple
+        Shape of one row as the network sees it.
+    device_ : str
+    interrupted_ : bool
+        True when a user interrupt (Ctrl-C) ended the last fit early.
+    net_ : skorch.NeuralNet
+        The adaptation-phase net; ``net_.module_`` holds ``encoder`` (source),
+        ``head``, ``target_encoder`` and ``discriminator``.
+    history_ : skorch.History
+        Adaptation history, per epoch: ``discriminator_loss``,
+        ``discriminator_acc``, ``encoder_loss``, ``train_loss`` and ``phase``.
+    source_history_ : skorch.History or None
+        History of source training (``task_loss``: squared error on
+        standardised targets), or a copy of the source estimator's.
+    source_encoder_, target_encoder_, classifier_, discriminator_ : torch.nn.Module
+        The four networks (views into ``net_.module_``); ``classifier_`` is
+        the source regression head (named as in :class:`ADDAClassifier`).
+
+    See Also
+    --------
+    ADDAClassifier : The classifier.
+    SourceOnlyRegressor : The source phase's network, without adaptation.
+
+    References
+    ----------
+    .. [1] E. Tzeng, J. Hoffman, K. Saenko and T. Darrell, "Adversarial
+       discriminative domain adaptation", CVPR 2017.
+
+    Examples
+    --------
+    >>> from skuda import ADDARegressor
+    >>> from skuda.datasets import make_shifted_regression
+    >>> Xs, ys, Xt, yt = make_shifted_regression(random_state=0)
+    >>> reg = ADDARegressor(source_epochs=5, max_epochs=3, random_state=0)
+    >>> reg.fit(Xs, ys, Xt).predict(Xt[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        **_ADDA._parameter_constraints,
+        "clip_predictions": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        source_estimator=None,
+        *,
+        source_epochs=100,
+        max_epochs=40,
+        lr=1e-3,
+        adapt_lr=1e-3,
+        adapt_betas=(0.5, 0.999),
+        discriminator_hidden_layer_sizes=(500, 500),
+        hidden_layer_sizes=(256,),
+        dropout=0.1,
+        batch_norm=True,
+        feature_extractor=None,
+        batch_size=64,
+        min_iterations_per_epoch=1,
+        optimizer="adam",
+        weight_decay=1e-4,
+        lr_schedule="dann",
+        device="auto",
+        mixed_precision=None,
+        accelerator=None,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+        input_scaling="pooled",
+        feature_extractor_kwargs=None,
+        input_shape=None,
+        head=None,
+        discriminator=None,
+        validation_fraction=None,
+        clip_predictions=True,
+    ):
+        store_parameters(self, locals())
+
+    def _match_source(self, source):
+        """Check the source model's outputs; adopt its target standardisation."""
+        if source.classes is not None:
+            raise ValueError(
+                f"source_estimator is a classifier (classes {source.classes}); "
+                "ADDARegressor adapts a regressor. Use ADDAClassifier."
+            )
+        n_out, n_targets = source.n_outputs(self.input_shape_), self._n_outputs()
+        if n_out != n_targets:
+            raise ValueError(
+                f"source_estimator predicts {n_out} outputs, but y_src has "
+                f"{n_targets} columns; they must be the same."
+            )
+        # The frozen head predicts the source model's standardised targets.
+        shape = np.shape(self.target_mean_)
+        if source.target_mean is None:  # a foreign model: outputs in y's units
+            mean, scale = np.zeros(shape), np.ones(shape)
+        else:
+            mean, scale = source.target_mean, source.target_scale
+        self.target_mean_ = np.array(mean, dtype=float).reshape(shape)
+        self.target_scale_ = np.array(scale, dtype=float).reshape(shape)
 
 
 def _effective_classes(pred, n_classes):

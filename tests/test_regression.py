@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import mean_squared_error, r2_score
+from skorch.callbacks import Callback
 
 from skuda import (
+    ADDAClassifier,
+    ADDARegressor,
     DANNClassifier,
     DANNRegressor,
     DeepCORALRegressor,
@@ -23,7 +26,7 @@ from skuda.selection import (
 )
 
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), random_state=0, device="cpu")
-REGRESSORS = [SourceOnlyRegressor, DANNRegressor, DeepCORALRegressor]
+REGRESSORS = [SourceOnlyRegressor, DANNRegressor, DeepCORALRegressor, ADDARegressor]
 
 
 @pytest.fixture(scope="module")
@@ -172,12 +175,15 @@ def test_validation_fraction_records_r2(drift):
     assert "valid_acc" not in reg.history_[-1]
 
 
-def test_save_load_round_trip(drift, tmp_path):
+@pytest.mark.parametrize(
+    "cls", [DANNRegressor, ADDARegressor], ids=lambda c: c.__name__
+)
+def test_save_load_round_trip(cls, drift, tmp_path):
     Xs, ys, Xt, _ = drift
-    reg = DANNRegressor(**FAST).fit(Xs, np.c_[ys, ys + 1], Xt)
+    reg = cls(**FAST).fit(Xs, np.c_[ys, ys + 1], Xt)
     save(reg, tmp_path / "reg.skuda")
     back = load(tmp_path / "reg.skuda")
-    assert type(back) is DANNRegressor
+    assert type(back) is cls
     assert np.array_equal(back.predict(Xt), reg.predict(Xt))
 
 
@@ -220,6 +226,7 @@ def test_default_grid_of_the_regressor():
     # lambda_=0 lets the label-free search decline to adapt; lr keeps its default.
     assert default_grid(DANNRegressor()) == {"lambda_": [0.0, 0.1, 0.3, 1.0]}
     assert 0.0 in default_grid(DeepCORALRegressor())["lambda_"]
+    assert 0 in default_grid(ADDARegressor())["max_epochs"]  # no adaptation
 
 
 def test_make_shifted_regression_drifts_only_the_last_features():
@@ -229,3 +236,104 @@ def test_make_shifted_regression_drifts_only_the_last_features():
     assert ys.dtype == yt.dtype == np.float64
     with pytest.raises(ValueError, match="n_drifting"):
         make_shifted_regression(n_features=3, n_drifting=3)
+
+
+# -- ADDARegressor -------------------------------------------------------------------
+def _state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class _AtAdaptationStart(Callback):
+    """Records the networks when ADDA's adversarial phase begins."""
+
+    def on_train_begin(self, net, **kwargs):
+        if net.phase_name == "adaptation":
+            m = net.module_
+            self.states = {name: _state(getattr(m, name)) for name in _NETWORKS}
+
+
+_NETWORKS = ("encoder", "head", "target_encoder")
+
+
+def test_adda_regressor_adapts_to_sensor_drift():
+    # Mirrors the DANN test: the same source network (ADDA's, batch-normalised)
+    # trained on the source alone, then adapted with ADDA's defaults.
+    Xs, ys, Xt, yt = make_shifted_regression(noise=0.3, random_state=0)
+    source = SourceOnlyRegressor(
+        max_epochs=30, batch_norm=True, random_state=0, device="cpu"
+    ).fit(Xs, ys, Xt)
+    adda = ADDARegressor(source, random_state=0, device="cpu").fit(Xs, ys, Xt)
+    mse_source = mean_squared_error(yt, source.predict(Xt))
+    mse_adda = mean_squared_error(yt, adda.predict(Xt))
+    # Measured, seeds 0-2: 1.29/0.87/0.94 -> 0.030/0.045/0.041 (the target
+    # encoder's batch-norm statistics and features move onto the source's).
+    assert mse_adda < 0.5 * mse_source, (mse_adda, mse_source)
+    assert np.all(np.isfinite(adda.history_[:, "discriminator_loss"]))
+
+
+def test_adda_regressor_freezes_the_source_model(drift):
+    Xs, ys, Xt, _ = drift
+    snap = _AtAdaptationStart()
+    reg = ADDARegressor(callbacks=[snap], **FAST).fit(Xs, ys, Xt)
+    snap = dict(reg.net_.callbacks_)["_AtAdaptationStart"]
+    assert _same(snap.states["target_encoder"], snap.states["encoder"])
+    assert _same(snap.states["encoder"], _state(reg.source_encoder_))
+    assert _same(snap.states["head"], _state(reg.classifier_))
+    assert not _same(snap.states["target_encoder"], _state(reg.target_encoder_))
+    assert not any(p.requires_grad for p in reg.source_encoder_.parameters())
+    assert not any(p.requires_grad for p in reg.classifier_.parameters())
+    assert len(reg.history_) == 3 and "task_loss" in reg.source_history_[-1]
+
+
+def test_adda_regressor_takes_a_fitted_source_regressor(drift):
+    Xs, ys, Xt, _ = drift
+    Y = np.c_[1000 * ys + 7, -ys]
+    src = SourceOnlyRegressor(**FAST).fit(Xs, Y, Xt)
+    before, pred = _state(src.net_.module_), src.predict(Xt)
+    # Weights move the mean of this fit's targets, not the source model's
+    # (its head predicts its own standardised targets).
+    w = np.linspace(1, 3, len(ys))
+    still = ADDARegressor(src, **{**FAST, "max_epochs": 0})
+    still.fit(Xs, Y, Xt, sample_weight=w)
+    np.testing.assert_array_equal(still.target_mean_, src.target_mean_)
+    np.testing.assert_array_equal(still.target_scale_, src.target_scale_)
+    np.testing.assert_allclose(still.predict(Xt), pred, rtol=1e-6)
+    moved = ADDARegressor(src, **FAST).fit(Xs, Y, Xt)
+    assert not np.allclose(moved.predict(Xt), pred)
+    assert _same(before, _state(src.net_.module_))  # never modified
+    np.testing.assert_array_equal(src.predict(Xt), pred)
+
+
+def test_adda_regressor_reads_a_module_pair_in_the_units_of_y(drift):
+    Xs, ys, Xt, _ = drift
+    raw = dict(input_scaling=None, clip_predictions=False)
+    src = SourceOnlyRegressor(**FAST, **raw).fit(Xs, ys)
+    pair = (src.net_.module_.encoder, src.net_.module_.head)
+    reg = ADDARegressor(pair, **{**FAST, "max_epochs": 0}, **raw).fit(Xs, ys, Xt)
+    assert reg.target_mean_ == 0 and reg.target_scale_ == 1
+    standardised = (src.predict(Xt) - src.target_mean_) / src.target_scale_
+    np.testing.assert_allclose(reg.predict(Xt), standardised, rtol=1e-5, atol=1e-6)
+
+
+def test_adda_bad_input_raises_clear_errors(drift):
+    Xs, ys, Xt, _ = drift
+    reg = ADDARegressor(**FAST)
+    with pytest.raises(ValueError, match="y_src contains NaN"):
+        reg.fit(Xs, np.r_[ys[:-1], np.nan], Xt)
+    with pytest.raises(ValueError, match="X_src: Expected 2D array"):
+        reg.fit(Xs[:, 0], ys, Xt)
+    with pytest.raises(ValueError, match="X_tgt has 3 features"):
+        reg.fit(Xs, ys, Xt[:, :3])
+    assert not hasattr(reg, "net_")
+    src = SourceOnlyRegressor(**FAST).fit(Xs, ys)
+    with pytest.raises(ValueError, match="predicts 1 outputs, but y_src has 2"):
+        ADDARegressor(src, **FAST).fit(Xs, np.c_[ys, ys], Xt)
+    with pytest.raises(ValueError, match="is a regressor"):
+        ADDAClassifier(src, **FAST).fit(Xs, (ys > 0).astype(int), Xt)
+    clf = ADDAClassifier(**FAST).fit(Xs, (ys > 0).astype(int), Xt)
+    with pytest.raises(ValueError, match="is a classifier"):
+        ADDARegressor(clf, **FAST).fit(Xs, ys, Xt)

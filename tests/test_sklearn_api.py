@@ -5,6 +5,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skuda import (
     ADDAClassifier,
+    ADDARegressor,
     CDANClassifier,
     DANNClassifier,
     DANNRegressor,
@@ -43,6 +44,11 @@ ESTIMATORS = [
     DANNRegressor(**TINY),
     DeepCORALRegressor(**TINY),
     SourceOnlyRegressor(**TINY),
+    ADDARegressor(
+        source_epochs=20,
+        discriminator_hidden_layer_sizes=(32,),
+        **{**TINY, "max_epochs": 5},
+    ),
     # The checks pass no target rows: the search then scores by source accuracy.
     DASearchCV(
         DANNClassifier(**{**TINY, "max_epochs": 10, "hidden_layer_sizes": (16,)}),
@@ -77,6 +83,7 @@ EXPECTED_FAILED = {
     "DANNRegressor": _WEIGHTS,
     "DeepCORALRegressor": _WEIGHTS,
     "SourceOnlyRegressor": _WEIGHTS,
+    "ADDARegressor": _WEIGHTS,
     "SHOTAdapter": {
         **_COMMON,
         "check_class_weight_classifiers": (

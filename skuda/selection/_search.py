@@ -36,6 +36,7 @@ DEFAULT_GRIDS = {
     "SourceOnlyClassifier": {"lr": [1e-3, 1e-2]},
     "DANNRegressor": {"lambda_": [0.0, 0.1, 0.3, 1.0]},
     "DeepCORALRegressor": {"lambda_": [0.0, 0.3, 1.0, 3.0]},
+    "ADDARegressor": {"max_epochs": [0, 10, 40]},
     "SourceOnlyRegressor": {"lr": [3e-4, 1e-3]},
 }
 """Grids searched when ``param_grid=None``, by estimator class name.
@@ -52,7 +53,9 @@ decline to adapt: marginal alignment hurts a regressor when the target's
 label distribution has shifted (Zhao et al., "On learning invariant
 representations for domain adaptation", ICML 2019), and a continuous target
 has no class prior to correct it with; their learning rate stays at its
-default, since it changes the source fit as much as the adaptation.
+default, since it changes the source fit as much as the adaptation. ADDA's
+regressor has no weight: its grid is the length of the adversarial phase,
+``max_epochs=0`` (the source model unchanged) included.
 """
 
 
