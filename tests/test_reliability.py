@@ -161,6 +161,19 @@ class _SigintAt(Callback):
             signal.raise_signal(signal.SIGINT)
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt, as in an interactive session.
+
+    A shell starts background jobs (``cmd &``, ``nohup``) with SIGINT ignored,
+    and Python then installs no handler: the real SIGINT these tests deliver
+    would be dropped. Restore Python's handler for each test, then the old one.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize(
     "Est, phase",
     [
