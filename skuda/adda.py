@@ -403,11 +403,6 @@ class ADDAClassifier(_ADDA, TwoPhaseDAClassifier):
 
     # -- fitting -----------------------------------------------------------------
     def _match_source(self, source):
-        if source.target_mean is not None:
-            raise ValueError(
-                "source_estimator is a regressor (it predicts continuous "
-                "targets); ADDAClassifier adapts a classifier. Use ADDARegressor."
-            )
         n_out = source.n_outputs(self.input_shape_)
         classes = self.classes_ if source.classes is None else source.classes
         if n_out != len(self.classes_) or not np.array_equal(classes, self.classes_):

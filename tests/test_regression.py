@@ -12,6 +12,7 @@ from skuda import (
     DANNClassifier,
     DANNRegressor,
     DeepCORALRegressor,
+    SHOTAdapter,
     SourceOnlyRegressor,
 )
 from skuda.datasets import make_shifted_regression
@@ -332,8 +333,10 @@ def test_adda_bad_input_raises_clear_errors(drift):
     src = SourceOnlyRegressor(**FAST).fit(Xs, ys)
     with pytest.raises(ValueError, match="predicts 1 outputs, but y_src has 2"):
         ADDARegressor(src, **FAST).fit(Xs, np.c_[ys, ys], Xt)
-    with pytest.raises(ValueError, match="is a regressor"):
+    with pytest.raises(ValueError, match="is a regressor.*Use ADDARegressor"):
         ADDAClassifier(src, **FAST).fit(Xs, (ys > 0).astype(int), Xt)
+    with pytest.raises(ValueError, match="is a regressor.*SHOTAdapter adapts a cl"):
+        SHOTAdapter(src, **FAST).fit(Xt)  # SHOT has no regression form
     clf = ADDAClassifier(**FAST).fit(Xs, (ys > 0).astype(int), Xt)
     with pytest.raises(ValueError, match="is a classifier"):
         ADDARegressor(clf, **FAST).fit(Xs, ys, Xt)
