@@ -78,13 +78,15 @@ class TwoPhaseMixin:
 class TwoPhaseDAClassifier(TwoPhaseMixin, BaseDAClassifier):
     """Base of the two-phase classifiers: ADDA and SHOT."""
 
+    _regressor = None
+    """Name of the method's regressor, suggested when given a source regressor."""
+
     def _source_model_param(self):
         source = super()._source_model_param()
         if source is not None and source.target_mean is not None:
-            name = type(self).__name__
-            hint = " Use ADDARegressor." if name == "ADDAClassifier" else ""
+            hint = f" Use {self._regressor}." if self._regressor else ""
             raise ValueError(
                 "source_estimator is a regressor (it predicts continuous "
-                f"targets); {name} adapts a classifier.{hint}"
+                f"targets); {type(self).__name__} adapts a classifier.{hint}"
             )
         return source

@@ -359,6 +359,7 @@ class ADDAClassifier(_ADDA, TwoPhaseDAClassifier):
     (3,)
     """
 
+    _regressor = "ADDARegressor"
     _parameter_constraints: dict = {
         **_ADDA._parameter_constraints,
         "collapse_guard": [Interval(Real, 0, 1, closed="both"), None],
@@ -580,8 +581,8 @@ class ADDARegressor(_ADDA, BaseDARegressor):
     """
 
     _parameter_constraints: dict = {
+        **BaseDARegressor._parameter_constraints,  # clip_predictions
         **_ADDA._parameter_constraints,
-        "clip_predictions": ["boolean"],
     }
 
     def __init__(

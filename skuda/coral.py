@@ -227,8 +227,8 @@ class DeepCORALRegressor(_Alignment, BaseDARegressor):
     """
 
     _parameter_constraints: dict = {
+        **BaseDARegressor._parameter_constraints,  # clip_predictions
         **_Alignment._parameter_constraints,
-        "clip_predictions": ["boolean"],
     }
 
     def __init__(

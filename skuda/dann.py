@@ -324,8 +324,8 @@ class DANNRegressor(_DANN, BaseDARegressor):
     """
 
     _parameter_constraints: dict = {
+        **BaseDARegressor._parameter_constraints,  # clip_predictions
         **_DANN._parameter_constraints,
-        "clip_predictions": ["boolean"],
     }
 
     def __init__(
