@@ -5,6 +5,7 @@ Usage::
     python -m benchmarks.run --suite defaults                 # the LODO study
     python -m benchmarks.run --suite defaults --check         # defaults, 3 seeds
     python -m benchmarks.run --suite defaults --table-only    # tables from the CSVs
+    python -m benchmarks.run --suite defaults --knobs         # three knobs, LODO
 
 The study fits every estimator with each candidate setting of a small grid
 (fixed in advance, below) on synthetic shifts (2-D, 5-D and 50-D; rotations,
@@ -22,14 +23,28 @@ rotated/translated problems for 3 seeds and reports the gain over the default
 source-only network and the final domain accuracy of the adversarial methods
 (the discriminator's accuracy on the last epoch's batches, from the history).
 
-Rows are appended to ``benchmarks/results/defaults_study.csv`` and
-``defaults_check.csv``; a rerun skips the rows already there (delete a file to
-start over). Each fit runs on one thread; ``--jobs 2`` runs two at a time.
+``--knobs`` is the same leave-one-dataset-out design for three knobs, one at
+a time against the defaults of the time (the constructor defaults with
+``input_scaling="pooled"``, which CDAN and Deep CORAL no longer have because
+of this study): ``input_scaling="domain"`` (each domain standardised with its
+own statistics), ``min_iterations_per_epoch=1`` (an epoch is one pass over
+the larger domain, as before issue 13) and ``lr=1e-3`` instead of ``"auto"``
+(each run only for the methods whose default differs). It covers every method
+on all five synthetic shifts and one or two fixed tasks of each real dataset
+(Office-Caltech, gas, wine, MNIST<->USPS with the MLP, CWRU log-spectra); each
+real dataset and each synthetic problem counts as one dataset
+(``knobs_study.csv``).
+
+Rows are appended to ``benchmarks/results/defaults_study.csv``,
+``defaults_check.csv`` and ``knobs_study.csv``; a rerun skips the rows already
+there (delete a file to start over). Each fit runs on one thread; ``--jobs 2``
+runs two at a time.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +66,7 @@ from skuda import (
 from skuda.datasets import make_shifted_blobs, make_shifted_moons
 
 STUDY_CSV = common.RESULTS / "defaults_study.csv"
+KNOBS_CSV = common.RESULTS / "knobs_study.csv"
 CHECK_CSV = common.RESULTS / "defaults_check.csv"
 COLUMNS = {
     "method": str,
@@ -68,6 +84,7 @@ METHODS = {
     "mcc": MCCClassifier,
     "cdan": CDANClassifier,
     "coral": DeepCORALClassifier,
+    "mmd": partial(DeepCORALClassifier, discrepancy="mmd"),  # DAN
     "adda": ADDAClassifier,
     "shot": SHOTAdapter,
 }
@@ -116,6 +133,29 @@ STUDY_SYNTHETIC = (
 )
 # One task per real dataset, fixed in advance; the cheap MLP-sized ones.
 REAL = ("gas:batch1:batch2", "office_caltech:amazon:webcam")
+# The knob study: candidates relative to the constructor defaults, and its
+# tasks, fixed before the run (two per dataset where a fit is cheap; the "+fft"
+# suffix means log-magnitude spectra of the raw windows).
+# "default" is the constructor defaults at the time of the study, when every
+# method scaled its inputs "pooled" (CDAN and Deep CORAL changed to "domain"
+# because of it); it is spelled out so that a rerun measures the same thing.
+POOLED = {"input_scaling": "pooled"}
+KNOBS = {
+    "default": POOLED,
+    "domain": {"input_scaling": "domain"},
+    "it1": {**POOLED, "min_iterations_per_epoch": 1},
+    "lr1e-3": {**POOLED, "lr": 1e-3},
+}
+KNOB_METHODS = ("source_only", "dann", "mcc", "cdan", "coral", "mmd", "shot")
+KNOB_REAL = (
+    "office_caltech:amazon:webcam",
+    "office_caltech:caltech:amazon",
+    "gas:batch1:batch2",
+    "gas:batch1:batch9",
+    "wine:red:white",
+    "mnist_usps:usps:mnist",
+    "cwru:load0:load3+fft",
+)
 # The "Must show" check: 2-D and 5-D rotated and translated problems. (The
 # 5-D blobs alone are too easy: source-only reaches 96-98 % on seeds 1 and 2.)
 CHECK = ("moons2d_rot", "moons5d_rot", "blobs5d_rot_trans")
@@ -148,7 +188,17 @@ def load(dataset, seed):
     if dataset in SYNTHETIC:
         Xs, ys, Xt, yt = SYNTHETIC[dataset](seed)
         return Xs, ys, Xt, Xt, yt
+    if dataset.endswith("+fft"):
+        return tuple(common.log_spectra(common.load_task(dataset[: -len("+fft")])))
     return tuple(common.load_task(dataset))
+
+
+def dataset_of(task):
+    """Return the dataset of a study task: ``gas:batch1:batch2`` -> ``gas``.
+
+    Synthetic problems are datasets of their own.
+    """
+    return task if task in SYNTHETIC else task.split(":", 1)[0]
 
 
 def final_domain_accuracy(estimator):
@@ -216,6 +266,25 @@ def study_jobs(datasets, methods=STUDY_METHODS, seed=0):
     return jobs
 
 
+def knob_jobs(seeds, methods=KNOB_METHODS):
+    """List the knob study's fits: method x candidate x task x seed.
+
+    A candidate equal to the study's baseline (``KNOBS["default"]`` on top of
+    the constructor defaults) is skipped for that method.
+    """
+    tasks = [*SYNTHETIC, *KNOB_REAL]
+    jobs = []
+    for s in seeds:
+        for m in methods:
+            base = {**METHODS[m]().get_params(), **KNOBS["default"]}
+            for name, params in KNOBS.items():
+                same = all(base[k] == v for k, v in params.items())
+                if name != "default" and same:
+                    continue
+                jobs += [(m, name, params, t, s) for t in tasks]
+    return jobs
+
+
 def check_jobs(seeds):
     """List the check's fits: each method with its defaults and the previous ones."""
     return [
@@ -238,37 +307,52 @@ def study_as_check():
     rows = []
     for r in common.read_rows(STUDY_CSV, COLUMNS):
         method = METHODS[r["method"]]
-        params = CANDIDATES.get(r["candidate"], {})
+        if r["candidate"] not in CANDIDATES:
+            continue
+        # every fit of that study scaled its inputs "pooled"
+        params = {**CANDIDATES[r["candidate"]], **POOLED}
         defaults = {k: method().get_params()[k] for k in params}
-        if r["dataset"] in CHECK and params and params == defaults:
+        if r["dataset"] in CHECK and params == defaults:
             rows.append({**r, "candidate": "default"})
     return rows
 
 
-def lodo(rows, method):
-    """Leave-one-dataset-out choice for ``method``: a table row per dataset."""
-    acc = {}
+def lodo(rows, method, baseline="previous"):
+    """Leave-one-dataset-out choice for ``method``: a table row per dataset.
+
+    A dataset's accuracy is the mean over its tasks and seeds that every
+    candidate has run (tasks of one real dataset count as one dataset).
+    """
+    runs = {}
     for r in rows:
         if r["method"] == method:
-            acc.setdefault(r["candidate"], {})[r["dataset"]] = r["accuracy"]
-    # the datasets of the previous defaults; candidates run on all of them
-    datasets = sorted(acc["previous"])
+            key = (dataset_of(r["dataset"]), r["dataset"], r["seed"])
+            runs.setdefault(r["candidate"], {})[key] = r["accuracy"]
+    shared = set.intersection(*(set(v) for v in runs.values()))
+    acc = {}
+    for cand, values in runs.items():
+        for d in {k[0] for k in shared}:
+            acc.setdefault(cand, {})[d] = np.mean(
+                [v for k, v in values.items() if k in shared and k[0] == d]
+            )
+    # the datasets of the baseline; candidates run on all of them
+    datasets = sorted(acc[baseline])
     cands = [c for c in acc if all(d in acc[c] for d in datasets)]
     out = []
     for d in datasets:
         others = [o for o in datasets if o != d]
         chosen = max(cands, key=lambda c: np.mean([acc[c][o] for o in others]))
         oracle = max(acc[c][d] for c in cands)
-        out.append((d, chosen, acc[chosen][d], oracle, acc["previous"][d]))
+        out.append((d, chosen, acc[chosen][d], oracle, acc[baseline][d]))
     overall = max(cands, key=lambda c: np.mean([acc[c][o] for o in datasets]))
     return out, overall
 
 
-def study_table(rows):
+def study_table(rows, baseline="previous"):
     """Print the LODO table of every method; return the overall choices."""
     choices = {}
     for method in dict.fromkeys(r["method"] for r in rows):
-        table, overall = lodo(rows, method)
+        table, overall = lodo(rows, method, baseline)
         choices[method] = overall
         body = [
             [d, c, f"{100 * a:.1f}", f"{100 * o:.1f}", f"{100 * (o - a):.1f}"]
@@ -282,8 +366,49 @@ def study_table(rows):
         )
         header = ["dataset", "LODO choice", "acc", "oracle", "regret"]
         print(f"\n{method}: chosen on all datasets = {overall}")
-        print(common.markdown(header + ["previous", "vs previous"], body))
+        print(common.markdown(header + [baseline, f"vs {baseline}"], body))
     return choices
+
+
+def knob_table(rows, candidate):
+    """Per method and dataset: gain of ``candidate`` over the defaults (points).
+
+    Means over the tasks and seeds both have run (``-`` where none has yet);
+    the last columns count the datasets where ``candidate`` is ahead, give
+    the method's LODO choices (over all its candidates) and what they score
+    against the defaults, out of sample (mean over the datasets of the LODO
+    choice's accuracy minus the defaults').
+    """
+    datasets = sorted({dataset_of(r["dataset"]) for r in rows})
+    header = ["method", *datasets, "mean", "ahead", "LODO choices"]
+    header += ["LODO vs default"]
+    body = []
+    for method in dict.fromkeys(r["method"] for r in rows):
+        runs = {}
+        for r in rows:
+            if r["method"] == method:
+                key = (r["dataset"], r["seed"])
+                runs.setdefault(key, {})[r["candidate"]] = r["accuracy"]
+        gains = {}
+        for (task, _), v in runs.items():
+            if candidate in v and "default" in v:
+                gains.setdefault(dataset_of(task), []).append(
+                    v[candidate] - v["default"]
+                )
+        if not gains:
+            continue
+        means = {d: 100 * np.mean(g) for d, g in gains.items()}
+        cells = [f"{means[d]:+.1f}" if d in means else "-" for d in datasets]
+        table, _ = lodo(rows, method, baseline="default")
+        choice = ",".join(sorted({c for _, c, *_ in table}))
+        ahead = sum(m > 0 for m in means.values())
+        out_of_sample = 100 * np.mean([a - p for _, _, a, _, p in table])
+        body.append([method, *cells, f"{np.mean(list(means.values())):+.1f}",
+                     f"{ahead}/{len(means)}", choice,
+                     f"{out_of_sample:+.1f}"])  # fmt: skip
+    print(f"\n{candidate} minus default (points):")
+    print(common.markdown(header, body))
+    return header, body
 
 
 def check_table(rows):
@@ -320,6 +445,7 @@ def main(argv=None):
     parser = common.argument_parser(__doc__, "defaults")
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--knobs", action="store_true")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--methods", nargs="*", default=None)
     parser.add_argument("--datasets", nargs="*", default=None)
@@ -339,6 +465,22 @@ def main(argv=None):
         header, body = check_table(rows)
         if args.docs:
             Path(args.docs).write_text(CHECK_DOC + common.rst(header, body))
+        return
+    if args.knobs:
+        jobs = knob_jobs(args.seeds, args.methods or KNOB_METHODS)
+        if args.datasets:
+            jobs = [j for j in jobs if j[3] in args.datasets]
+        if not args.table_only:
+            _run(jobs, KNOBS_CSV, args.jobs)
+        rows = common.read_rows(KNOBS_CSV, COLUMNS)
+        study_table(rows, baseline="default")
+        text = ""
+        for candidate in (c for c in KNOBS if c != "default"):
+            header, body = knob_table(rows, candidate)
+            text += f"``{candidate}`` minus defaults:\n\n" + common.rst(header, body)
+            text += "\n"
+        if args.docs:
+            Path(args.docs).write_text(text)
         return
     datasets = args.datasets or [*STUDY_SYNTHETIC, *REAL]
     if not args.table_only:

@@ -91,6 +91,13 @@ class CDANClassifier(BaseDAClassifier):
     ``entropy_conditioning=True`` (CDAN+E, Eq. 9), each row's domain loss is
     weighted by ``1 + exp(-H(g))``, so confident rows count more.
 
+    Each domain's inputs are standardised with their own statistics by default
+    (``input_scaling="domain"``): in the docs' default study (leave one
+    dataset out, ten datasets) it was CDAN's choice on every dataset, +4.3
+    points of target accuracy on average over the pooled scaling. Rows passed
+    to ``predict`` are then scaled with the target statistics; pass
+    ``input_scaling="pooled"`` to predict rows of other domains.
+
     Parameters
     ----------
     lambda_ : float, default=0.3
@@ -193,7 +200,7 @@ class CDANClassifier(BaseDAClassifier):
         verbose=0,
         callbacks=None,
         warm_start=False,
-        input_scaling="pooled",
+        input_scaling="domain",
         feature_extractor_kwargs=None,
         input_shape=None,
         head=None,

@@ -76,6 +76,15 @@ class DeepCORALClassifier(_Alignment, BaseDAClassifier):
     five bandwidths around the batch's mean squared distance; Long et al.,
     2015), which matches all moments. No discriminator, no adversarial game.
 
+    Each domain's inputs are standardised with their own statistics by default
+    (``input_scaling="domain"``, a first- and second-moment alignment before
+    training that the covariance alignment then refines). In the docs' default
+    study (leave one dataset out, ten datasets) it was the choice for both
+    discrepancies on every dataset, +7.9 (CORAL) and +7.6 (MMD) points of
+    target accuracy on average over the pooled scaling. Rows passed to
+    ``predict`` are then scaled with the target statistics; pass
+    ``input_scaling="pooled"`` to predict rows of other domains.
+
     Parameters
     ----------
     lambda_ : float, default=1.0
@@ -147,7 +156,7 @@ class DeepCORALClassifier(_Alignment, BaseDAClassifier):
         verbose=0,
         callbacks=None,
         warm_start=False,
-        input_scaling="pooled",
+        input_scaling="domain",
         feature_extractor_kwargs=None,
         input_shape=None,
         head=None,

@@ -47,6 +47,7 @@ def test_adaptation_beats_source_only_on_shifted_blobs(method, bar):
             max_epochs=40,
             lr=1e-3,
             min_iterations_per_epoch=1,
+            input_scaling="pooled",  # CDAN's and CORAL's default is "domain"
             random_state=seed,
         )
         so = SourceOnlyClassifier(**common).fit(Xs, ys, Xt)

@@ -32,6 +32,7 @@ from skuda.datasets import make_shifted_blobs
 HERE = Path(__file__).parent
 RECORD = HERE / "predictions.npz"
 FAST = dict(batch_size=32, device="cpu", random_state=0)
+POOLED = dict(input_scaling="pooled")
 
 
 def _blobs():
@@ -100,15 +101,20 @@ def case_mcc(Xs, ys, Xt):
 
 
 def case_cdan(Xs, ys, Xt):
-    return CDANClassifier(max_epochs=3, randomized_threshold=40, **FAST).fit(Xs, ys, Xt)
+    # POOLED: the scaling these references were recorded with (the default
+    # became "domain" for CDAN and Deep CORAL after the knob study).
+    clf = CDANClassifier(max_epochs=3, randomized_threshold=40, **POOLED, **FAST)
+    return clf.fit(Xs, ys, Xt)
 
 
 def case_coral(Xs, ys, Xt):
-    return DeepCORALClassifier(max_epochs=3, **FAST).fit(Xs, ys, Xt)
+    return DeepCORALClassifier(max_epochs=3, **POOLED, **FAST).fit(Xs, ys, Xt)
 
 
 def case_mmd(Xs, ys, Xt):
-    clf = DeepCORALClassifier(discrepancy="mmd", align="features", max_epochs=3, **FAST)
+    clf = DeepCORALClassifier(
+        discrepancy="mmd", align="features", max_epochs=3, **POOLED, **FAST
+    )
     return clf.fit(Xs, ys, Xt)
 
 
