@@ -70,10 +70,10 @@ N_IT = -(-N // BS)  # iterations of a skuda / bare epoch: the unit of one "pass"
 HERE = Path(__file__).resolve().parent
 
 
-def make_data(seed=0):
+def make_data(seed=0, n_classes=C):
     """Draw ``(Xs, ys, Xt)``: ``N`` rows per domain, labels from a random linear map."""
     rng = np.random.default_rng(seed)
-    W = rng.standard_normal((D, C))
+    W = rng.standard_normal((D, n_classes))
     Xs = rng.standard_normal((N, D)).astype(np.float32)
     Xt = (rng.standard_normal((N, D)) * 1.2 + 0.3).astype(np.float32)
     return Xs, (Xs @ W).argmax(1), Xt

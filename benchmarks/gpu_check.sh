@@ -22,4 +22,7 @@ fi
 # ~2-4 minutes on one GPU: 4 epochs x 3 rounds x 2 contenders x 3 precisions
 timeout 420 python -m benchmarks.bench_gpu --epochs 4 --rounds 3 \
     --out "$out/gpu.csv" 2>&1 | tee "$out/bench.txt"
+# ~1 minute: every one-phase method's step against DANN's on the GPU
+timeout 120 python -m benchmarks.run --suite methods --device cuda --epochs 3 \
+    --rounds 2 --out "$out/methods_gpu.csv" 2>&1 | tee -a "$out/bench.txt"
 exit "$tests"

@@ -10,6 +10,7 @@ Usage::
     python -m benchmarks.run --suite regression ...          # benchmarks/regression.py
     python -m benchmarks.run --suite defaults ...            # defaults_study.py
     python -m benchmarks.run --suite speed ...               # benchmarks/bench_speed.py
+    python -m benchmarks.run --suite methods ...             # bench_methods.py
     python -m benchmarks.run --suite scale ...               # benchmarks/bench_scale.py
     python -m benchmarks.run --suite gpu ...                 # benchmarks/bench_gpu.py
     python -m benchmarks.run --suite sparse ...              # bench_sparse.py
@@ -29,6 +30,7 @@ if __package__:  # python -m benchmarks.run
     from . import _common as common
     from . import (
         bench_gpu,
+        bench_methods,
         bench_scale,
         bench_sparse,
         bench_speed,
@@ -43,6 +45,7 @@ if __package__:  # python -m benchmarks.run
 else:  # python benchmarks/run.py
     import _common as common
     import bench_gpu
+    import bench_methods
     import bench_scale
     import bench_sparse
     import bench_speed
@@ -63,6 +66,7 @@ SUITES = {
     "regression": regression,
     "defaults": defaults_study,
     "speed": bench_speed,
+    "methods": bench_methods,
     "scale": bench_scale,
     "gpu": bench_gpu,
     "sparse": bench_sparse,

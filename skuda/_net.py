@@ -35,6 +35,9 @@ from ._precision import MixedPrecisionMixin
 from ._validation_split import HeldOut, HeldOutBatches
 from .schedules import lr_factor
 
+# Attribute values that must be pickled with torch.save (see DANet.__getstate__).
+TORCH_STATE = (torch.Tensor, torch.nn.Module, torch.optim.Optimizer)
+
 
 class DANet(MixedPrecisionMixin, NeuralNet):
     """skorch ``NeuralNet`` trained on :class:`~skuda._batching.DomainData`.
@@ -89,6 +92,31 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         self.phase = phase
         self.mixed_precision = mixed_precision
         self.accelerator = accelerator
+
+    # -- pickling ----------------------------------------------------------------
+    def __getstate__(self):
+        """Return skorch's state, every attribute holding torch state torch-saved.
+
+        skorch pickles the attributes named in ``cuda_dependent_attributes_``
+        (``module_``, ``optimizer_``, ``criterion_``) with ``torch.save`` and
+        loads them with a ``map_location``, so a net fitted on a GPU unpickles
+        on a machine without one. Everything else goes through plain pickle,
+        and a CUDA tensor there fails to load without CUDA. So the module
+        instance passed as ``module`` (the same object as ``module_``), ADDA's
+        discriminator optimizer and SHOT's pseudo-labels and prior travel the
+        torch way too; ``torch.save`` keeps ``module is module_``.
+        """
+        saved = self.cuda_dependent_attributes_
+        extra = [
+            key
+            for key, value in vars(self).items()
+            if isinstance(value, TORCH_STATE) and key not in saved
+        ]
+        self.cuda_dependent_attributes_ = [*saved, *extra]
+        try:
+            return super().__getstate__()
+        finally:
+            self.cuda_dependent_attributes_ = saved
 
     # -- hooks for methods -------------------------------------------------------
     def batch_loss(self, batch, p):

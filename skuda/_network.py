@@ -9,6 +9,7 @@ from numbers import Integral
 import numpy as np
 import torch
 
+from ._device import resolve_device
 from .modules import MLP
 from .modules.conv import BACKBONES
 from .modules.conv2d import IMAGE_BACKBONES
@@ -35,6 +36,7 @@ def build_encoder(estimator, input_shape):
     if isinstance(fe, type):
         return _instantiate(fe, kwargs or {}, "feature_extractor")
     if fe is not None:
+        _check_data_parallel(fe, estimator.device)
         return copy.deepcopy(fe)
     if len(input_shape) != 1:
         raise ValueError(
@@ -145,6 +147,22 @@ def _named(cls, name, kwargs, *shape):
             f"feature_extractor_kwargs={kwargs!r} does not fit feature_extractor="
             f"{name!r}: {exc}"
         ) from exc
+
+
+def _check_data_parallel(module, device):
+    """Raise when a ``DataParallel`` over GPUs would run off its first GPU."""
+    for m in module.modules():
+        if isinstance(m, torch.nn.DataParallel) and m.device_ids:
+            first = torch.device("cuda", m.device_ids[0])
+            target = torch.device(resolve_device(device))
+            if target.type != "cuda" or (target.index or 0) != first.index:
+                raise ValueError(
+                    f"feature_extractor holds a torch.nn.DataParallel over the GPUs "
+                    f"{m.device_ids}, which needs the network on {first}, but "
+                    f"device={device!r} puts it on {target}. Use device='auto' or "
+                    f"'{first}', or pass the module it wraps (its .module) to train "
+                    "on the CPU."
+                )
 
 
 def check_sizes(sizes, name, *, allow_empty=False):

@@ -31,6 +31,22 @@ def test_conditioning_map_follows_the_threshold(blobs):
     assert rand.net_.module_.discriminator[0].in_features == 32
 
 
+def test_default_map_is_never_wider_than_the_randomized_one(blobs):
+    # randomized_threshold="auto": the full map while n_features * n_classes
+    # <= randomized_dim (256), the randomized map of 256 above it.
+    Xs, ys, Xt, _ = blobs
+    small = CDANClassifier(max_epochs=1, hidden_layer_sizes=(64,), random_state=0)
+    module = small.fit(Xs, ys, Xt).net_.module_
+    assert isinstance(module.conditioning, MultilinearMap)
+    assert module.discriminator[0].in_features == 64 * 3
+    default = CDANClassifier(max_epochs=1, random_state=0).fit(Xs, ys, Xt)
+    module = default.net_.module_
+    assert isinstance(module.conditioning, RandomizedMultilinearMap)
+    assert module.discriminator[0].in_features == 256
+    wide = CDANClassifier(max_epochs=1, randomized_dim=1024, random_state=0)
+    assert isinstance(wide.fit(Xs, ys, Xt).net_.module_.conditioning, MultilinearMap)
+
+
 def test_domain_gradient_reaches_the_encoder_reversed(blobs):
     Xs, ys, Xt, _ = blobs
     clf = CDANClassifier(max_epochs=2, dropout=0.0, random_state=0).fit(Xs, ys, Xt)

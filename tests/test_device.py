@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skuda import ADDAClassifier, DANNClassifier
+from skuda import ADDAClassifier, DANNClassifier, SHOTAdapter
 from skuda._device import autocast_dtype
 
 FAST = dict(
@@ -114,11 +114,45 @@ def test_fp16_loss_scaling_wiring_runs_through_cpu_autocast(blobs, monkeypatch, 
 def test_data_parallel_feature_extractor_is_the_module_it_wraps(blobs):
     # The multi-GPU recipe of the docs; on a CPU DataParallel runs its module.
     Xs, ys, Xt, _ = blobs
+    # device="auto": on a GPU machine DataParallel replicates over the GPUs and
+    # needs the network on the first one.
     inner = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU())
     wrapped = torch.nn.DataParallel(inner)
-    a = DANNClassifier(feature_extractor=wrapped, **FAST).fit(Xs, ys, Xt)
-    b = DANNClassifier(feature_extractor=inner, **FAST).fit(Xs, ys, Xt)
+    params = dict(FAST, device="auto")
+    a = DANNClassifier(feature_extractor=wrapped, **params).fit(Xs, ys, Xt)
+    b = DANNClassifier(feature_extractor=inner, **params).fit(Xs, ys, Xt)
     np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
+
+
+def test_data_parallel_over_gpus_with_a_cpu_device_is_a_clear_error(blobs):
+    # Once torch's "module must have its parameters and buffers on device
+    # cuda:0" from deep inside the first training step (seen on an H200).
+    Xs, ys, Xt, _ = blobs
+    wrapped = torch.nn.DataParallel(torch.nn.Linear(2, 16))
+    wrapped.device_ids = [0]  # what it holds on a GPU machine
+    with pytest.raises(ValueError, match="DataParallel over the GPUs .0.*cuda:0"):
+        DANNClassifier(feature_extractor=wrapped, **FAST).fit(Xs, ys, Xt)
+
+
+@pytest.mark.parametrize(
+    "cls, extra",
+    [(DANNClassifier, {}), (ADDAClassifier, {"source_epochs": 2}),
+     (SHOTAdapter, {"source_epochs": 2})],
+)  # fmt: skip
+def test_pickle_sends_every_torch_state_through_torch_save(blobs, cls, extra):
+    # skorch loads only what it torch.save'd with a map_location: a CUDA tensor
+    # pickled any other way (the module instance, SHOT's pseudo-labels) cannot
+    # load without CUDA (tests/test_gpu.py runs the real thing).
+    Xs, ys, Xt, _ = blobs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = cls(**FAST, **extra).fit(Xs, ys, Xt)
+    state = est.net_.__getstate__()
+    torch_state = (torch.Tensor, torch.nn.Module, torch.optim.Optimizer)
+    assert [k for k, v in state.items() if isinstance(v, torch_state)] == []
+    restored = pickle.loads(pickle.dumps(est))
+    assert restored.net_.module is restored.net_.module_
+    np.testing.assert_array_equal(restored.predict_proba(Xt), est.predict_proba(Xt))
 
 
 def test_batch_history_holds_floats_not_tensors(blobs):

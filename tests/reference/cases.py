@@ -101,9 +101,12 @@ def case_mcc(Xs, ys, Xt):
 
 
 def case_cdan(Xs, ys, Xt):
-    # POOLED: the scaling these references were recorded with (the default
-    # became "domain" for CDAN and Deep CORAL after the knob study).
-    clf = CDANClassifier(max_epochs=3, randomized_threshold=40, **POOLED, **FAST)
+    # POOLED and randomized_dim=1024: the settings these references were
+    # recorded with (the defaults became "domain" scaling after the knob study
+    # and a 256-dimensional map after the speed study).
+    clf = CDANClassifier(
+        max_epochs=3, randomized_threshold=40, randomized_dim=1024, **POOLED, **FAST
+    )
     return clf.fit(Xs, ys, Xt)
 
 
