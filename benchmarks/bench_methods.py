@@ -4,7 +4,9 @@ The problem of ``bench_speed.py`` (20 000 + 20 000 rows x 50 features, batch
 128 per domain, lr 1e-3, weight decay 1e-4), once with its 5 classes and once
 with 10 (``--classes``): CDAN's multilinear map grows with the number of
 classes (256 x 10 = 2560 inputs to its discriminator), so 10 classes is its
-harder case. Every method runs with its own defaults otherwise; CDAN also
+harder case. Every method has the same encoder, one hidden layer of 256 (the
+speed benchmark's ``PARAMS``; DANN's and SHOT's default is now two), and its
+own defaults otherwise; CDAN also
 with the full map (``cdan_full_map``, its default before the speed study) and
 with the randomized map at the paper's 1024 dimensions.
 

@@ -65,7 +65,11 @@ from skuda.modules import MLP, ClassifierHead, DomainDiscriminator, grad_reverse
 from skuda.schedules import grl_lambda, lr_factor
 
 N, D, C, BS = 20_000, 50, 5, 128
-PARAMS = dict(batch_size=BS, lr=1e-3, weight_decay=1e-4, device="cpu")
+# One hidden layer of 256, as the bare loop and skada build it (DANN's default
+# became (256, 256) after the width/depth study; this measures overhead).
+PARAMS = dict(
+    batch_size=BS, lr=1e-3, weight_decay=1e-4, device="cpu", hidden_layer_sizes=(256,)
+)
 N_IT = -(-N // BS)  # iterations of a skuda / bare epoch: the unit of one "pass"
 HERE = Path(__file__).resolve().parent
 

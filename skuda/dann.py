@@ -208,7 +208,7 @@ class DANNClassifier(_DANN, BaseDAClassifier):
         lambda_schedule="dann",
         multi_source="multiclass",
         discriminator_hidden_layer_sizes=(256,),
-        hidden_layer_sizes=(256,),
+        hidden_layer_sizes=(256, 256),
         dropout=0.1,
         batch_norm=False,
         feature_extractor=None,

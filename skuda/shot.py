@@ -316,7 +316,7 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         max_epochs=30,
         lr=1e-3,
         adapt_lr=3e-4,
-        hidden_layer_sizes=(256,),
+        hidden_layer_sizes=(256, 256),
         dropout=0.1,
         batch_norm=True,
         feature_extractor=None,

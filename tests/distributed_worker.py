@@ -28,6 +28,7 @@ N_ROWS = 256  # per domain: 2 processes x 2 steps x 64 rows = one epoch exactly
 # the first epoch, which the default floor of 20 steps would cycle.
 PARAMS = dict(
     lambda_=1.0,
+    hidden_layer_sizes=(256,),  # the encoder these settings were chosen with
     lr=2e-2,
     max_epochs=30,
     min_iterations_per_epoch=1,
