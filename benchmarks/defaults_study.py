@@ -159,7 +159,8 @@ KNOB_REAL = (
 # CDAN's conditioning map (the speed target: each method's epoch at most 1.3x
 # DANN's, benchmarks/bench_methods.py). The full map feeds its discriminator
 # n_features x n_classes inputs (2.3x DANN's iteration at 5 classes, 4.1x at
-# 10); the randomized map at d=256 costs 1.2-1.25x. Decision rule, fixed before
+# 10, in the quick first measurement; 2.1x / 3.8x in the full run); the
+# randomized map at d=256 costs 1.2-1.25x (1.1x / 1.2x). Decision rule, fixed before
 # the run: make "random256" CDAN's default when its mean accuracy over the knob
 # study's datasets (tasks of one real dataset averaged first) is at most 0.5
 # points below the full map's, both with every other default as it is.

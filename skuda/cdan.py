@@ -120,8 +120,8 @@ class CDANClassifier(BaseDAClassifier):
         Dimension of the randomized map. The paper uses 1024; 256 is chosen
         for speed, fixed before measuring accuracy: on the speed benchmark
         (``benchmarks/bench_methods.py``) a CDAN iteration with the full map
-        takes 2.3x DANN's with 5 classes and 4.1x with 10, with the
-        randomized map at 256 1.25x and 1.2x. Over the default study's ten
+        takes 2.1x DANN's with 5 classes and 3.8x with 10 (one CPU thread),
+        with the randomized map at 256 1.1x and 1.2x. Over the default study's ten
         datasets (seed 0) it scores +1.1 points on average against the full
         map (-4.8 on MNIST/USPS, +13.3 on the 2-D moons; docs: CDAN).
     discriminator_hidden_layer_sizes : tuple of int, default=(256,)
