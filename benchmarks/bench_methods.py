@@ -27,7 +27,6 @@ Usage: ``python -m benchmarks.run --suite methods [--epochs 3] [--rounds 3]
 from __future__ import annotations
 
 import argparse
-import csv
 import platform
 import statistics
 import time
@@ -36,8 +35,10 @@ from pathlib import Path
 import torch
 
 if __package__:
+    from . import _common as common
     from .bench_speed import BS, PARAMS, D, N, make_data
 else:
+    import _common as common
     from bench_speed import BS, PARAMS, D, N, make_data
 
 from skuda import (
@@ -135,13 +136,8 @@ def main(argv=None):
                     "when": time.strftime("%Y-%m-%d"),
                 }
             )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    new = not args.out.exists()
-    with open(args.out, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\r\n")
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
+    for row in rows:
+        common.append_row(args.out, row, row)
     print(f"\nrows appended to {args.out}")
 
 

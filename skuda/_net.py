@@ -114,9 +114,11 @@ class DANet(MixedPrecisionMixin, NeuralNet):
         ]
         self.cuda_dependent_attributes_ = [*saved, *extra]
         try:
-            return super().__getstate__()
+            state = super().__getstate__()
         finally:
             self.cuda_dependent_attributes_ = saved
+        state["cuda_dependent_attributes_"] = saved  # the unpickled net's own list
+        return state
 
     # -- hooks for methods -------------------------------------------------------
     def batch_loss(self, batch, p):
