@@ -156,6 +156,7 @@ KNOB_REAL = (
     "mnist_usps:usps:mnist",
     "cwru:load0:load3+fft",
 )
+KNOB_TASKS = (*SYNTHETIC, *KNOB_REAL)  # the knob, map and width/depth studies'
 # CDAN's conditioning map (the speed target: each method's epoch at most 1.3x
 # DANN's, benchmarks/bench_methods.py). The full map feeds its discriminator
 # n_features x n_classes inputs (2.3x DANN's iteration at 5 classes, 4.1x at
@@ -186,24 +187,22 @@ ARCH = {
 
 def arch_jobs(seeds, methods=KNOB_METHODS):
     """List the width/depth study's fits: method x candidate x task x seed."""
-    tasks = [*SYNTHETIC, *KNOB_REAL]
     return [
         (m, name, params, t, s)
         for s in seeds
         for name, params in ARCH.items()
         for m in methods
-        for t in tasks
+        for t in KNOB_TASKS
     ]
 
 
 def map_jobs(seeds):
     """List the CDAN map study's fits: candidate x knob-study task x seed."""
-    tasks = [*SYNTHETIC, *KNOB_REAL]
     return [
         ("cdan", name, params, t, s)
         for s in seeds
         for name, params in MAP_CANDIDATES.items()
-        for t in tasks
+        for t in KNOB_TASKS
     ]
 
 
@@ -347,7 +346,6 @@ def knob_jobs(seeds, methods=KNOB_METHODS):
     A candidate equal to the study's baseline (``KNOBS["default"]`` on top of
     the constructor defaults) is skipped for that method.
     """
-    tasks = [*SYNTHETIC, *KNOB_REAL]
     jobs = []
     for s in seeds:
         for m in methods:
@@ -356,7 +354,7 @@ def knob_jobs(seeds, methods=KNOB_METHODS):
                 same = all(base[k] == v for k, v in params.items())
                 if name != "default" and same:
                     continue
-                jobs += [(m, name, params, t, s) for t in tasks]
+                jobs += [(m, name, params, t, s) for t in KNOB_TASKS]
     return jobs
 
 
@@ -572,8 +570,7 @@ def main(argv=None):
         if CHECK_CSV.exists():
             rows += common.read_rows(CHECK_CSV, COLUMNS)
         header, body = check_table(rows)
-        if args.docs:
-            Path(args.docs).write_text(CHECK_DOC + common.rst(header, body))
+        _write(args.docs, CHECK_DOC + common.rst(header, body))
         return
     one_seed = args.seeds or [0]  # the single-seed studies
     if args.arch:
