@@ -20,6 +20,11 @@ from ._validation import check_rows
 from .exceptions import TrainingDivergedError
 
 
+def _host(out):
+    """Move a chunk's outputs to the host (floats as float32, indices as they are)."""
+    return (out if not out.is_floating_point() else out.float()).cpu()
+
+
 class AccuracyScoreMixin:
     """``score`` = accuracy, documented here rather than inherited.
 
@@ -128,15 +133,28 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             target_scale=getattr(self, "target_scale_", None),
         )
 
-    def _infer(self, X, fn):
+    def _infer(self, X, fn, reduce=None):
         """``fn`` of the scaled rows of ``X``, in chunks, as a NumPy array.
 
         Arrays are validated into a scaled copy; tensors, memory maps and
         Datasets are read (and checked) chunk by chunk, never copied whole.
+        With ``reduce``, each chunk's outputs are reduced on the network's
+        device (``predict``: the argmax) and only that crosses to the host;
+        their finiteness is still checked, with one synchronisation at the end
+        (a non-finite sum, or an overflowing one, reruns the exact check).
         """
+        given = X
         X = check_rows(
             self, X, name="X", reset=False, allow_nd=len(self.input_shape_) > 1
         )
+        full, finite = fn, []  # one flag per chunk, left on the device
+        if reduce is not None:
+
+            def fn(x):
+                out = full(x)
+                finite.append(out.sum(dtype=torch.float32).isfinite())
+                return reduce(out)
+
         if self.input_mean_ is None:
             stats = None
         else:
@@ -146,13 +164,17 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         with torch.inference_mode(), self.net_.autocast():
             if isinstance(X, RowSource):
                 X.scaling = stats  # a private copy of the caller's source
-                out = map_chunks(lambda x: fn(x).float().cpu(), DeviceRows(X, device))
+                out = map_chunks(lambda x: _host(fn(x)), DeviceRows(X, device))
             else:
                 X = scale_rows(X, stats)
                 out = map_chunks(
-                    lambda xb: fn(torch.from_numpy(xb).to(device)).float().cpu(), X
+                    lambda xb: _host(fn(torch.from_numpy(xb).to(device))), X
                 )
         out = out.numpy()
+        if reduce is not None:
+            if not bool(torch.stack(finite).all()):
+                self._infer(given, full)  # the exact check: raises, saying why
+            return out
         if not np.isfinite(out).all():
             self._raise_non_finite(X, out)
         return out
@@ -222,7 +244,9 @@ class InferenceMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             ``(n_samples, n_outputs)`` for a regressor fitted on 2-D ``y``.
         """
-        outputs = self._logits(X)  # checks that the estimator is fitted
+        check_is_fitted(self)
+        encoder, head = self._prediction_encoder(), self.net_.module_.head
+        outputs = self._infer(X, lambda x: head(encoder(x)), self._task.reduce)
         return self._task.decode(self, outputs)
 
     def transform(self, X):

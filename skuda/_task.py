@@ -62,9 +62,18 @@ class ClassificationTask:
         """Return the task's fitted attributes of ``estimator``."""
         return {"classes_": estimator.classes_}
 
+    @staticmethod
+    def reduce(outputs):
+        """Return what ``predict`` needs of a chunk of logits, on their device.
+
+        The index of the largest logit: one integer per row crosses to the
+        host instead of a logit per class.
+        """
+        return outputs.argmax(dim=1)
+
     def decode(self, estimator, outputs):
-        """Return the class of the largest logit."""
-        return estimator.classes_[outputs.argmax(axis=1)]
+        """Return the class of each row from its index (see :meth:`reduce`)."""
+        return estimator.classes_[outputs]
 
 
 class RegressionTask:
@@ -143,6 +152,11 @@ class RegressionTask:
             "target_mean_": estimator.target_mean_,
             "target_scale_": estimator.target_scale_,
         }
+
+    @staticmethod
+    def reduce(outputs):
+        """Return what ``predict`` needs of a chunk of outputs: all of them."""
+        return outputs
 
     def decode(self, estimator, outputs):
         """Return the outputs in the units of ``y``; 1-D when ``y`` was 1-D.

@@ -252,3 +252,18 @@ def test_integer_and_grad_tensors_accepted(blobs):
     grad = torch.from_numpy(Xt.copy()).requires_grad_()
     labels = torch.from_numpy(ys)  # labels as a tensor too
     np.testing.assert_array_equal(_fit(ints, labels, grad).predict(grad), expected)
+
+
+def test_finite_rows_whose_sum_overflows_are_not_taken_for_nan():
+    # Chunks are screened by their sum (cheap); an overflowing sum of finite
+    # rows is rechecked exactly rather than reported as NaN.
+    from skuda._rows import TensorRows
+    from skuda._streaming import DeviceRows
+
+    X = torch.full((4, 3), 3e38)
+    assert torch.isinf(X.sum())
+    rows = DeviceRows(TensorRows(X, "X"), "cpu")
+    torch.testing.assert_close(rows[0:4], X)
+    X[2, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(row 2\)"):
+        DeviceRows(TensorRows(X, "X"), "cpu")[0:4]

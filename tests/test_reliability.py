@@ -123,8 +123,9 @@ def test_predict_never_returns_nan(data):
     with torch.no_grad():
         huge.net_.module_.head[0].weight.fill_(3e38)
         huge.net_.module_.head[0].bias.fill_(3e38)
-    with pytest.raises(ValueError, match="X: the network's outputs are NaN"):
-        huge.predict_proba(Xt)
+    for method in (huge.predict_proba, huge.predict):  # predict: argmax on device
+        with pytest.raises(ValueError, match="X: the network's outputs are NaN"):
+            method(Xt)
     broken = copy.deepcopy(clf)
     with torch.no_grad():
         broken.net_.module_.encoder.layers[0].weight.fill_(float("nan"))

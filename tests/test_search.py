@@ -8,8 +8,15 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skuda import DANNClassifier, MCCClassifier, SourceOnlyClassifier
+from skuda import (
+    CDANClassifier,
+    DANNClassifier,
+    DeepCORALClassifier,
+    MCCClassifier,
+    SourceOnlyClassifier,
+)
 from skuda.selection import (
+    DEFAULT_GRIDS,
     DASearchCV,
     InformationMaximizationScorer,
     StackedDomainSplit,
@@ -62,6 +69,13 @@ def test_default_grids_per_method_and_pipelines():
     # The adaptation weight only: the IM scorer would reward a larger step.
     assert default_grid(DANNClassifier()) == {"lambda_": [0.1, 0.3, 1.0]}
     assert default_grid(MCCClassifier()) == {"mcc_weight": [0.3, 1.0, 3.0]}
+    # every classifier of the package has one, spanning its default weight
+    for cls in (CDANClassifier, DeepCORALClassifier):
+        ((name, values),) = default_grid(cls()).items()
+        assert min(values) < cls().get_params()[name] < max(values)
+    assert default_grid(DeepCORALClassifier(discrepancy="mmd")) == {
+        "lambda_": [0.3, 1.0, 3.0]
+    }
     assert set(default_grid(SourceOnlyClassifier())) == {"lr"}
     pipe = make_pipeline(StandardScaler(), DANNClassifier())
     assert set(default_grid(pipe)) == {"dannclassifier__lambda_"}
@@ -118,3 +132,22 @@ def test_without_target_rows_selects_by_source_accuracy(blobs):
     )
     with pytest.raises(ValueError, match="requires y"):
         DASearchCV(DANNClassifier(**TINY), grid).fit(Xs)
+
+
+def test_every_classifier_of_the_package_has_a_default_grid():
+    import skuda
+
+    names = [n for n in skuda.__all__ if n.endswith(("Classifier", "Regressor"))]
+    names.append("SHOTAdapter")
+    assert set(names) <= set(DEFAULT_GRIDS), set(names) - set(DEFAULT_GRIDS)
+
+
+@pytest.mark.parametrize("cls", [CDANClassifier, DeepCORALClassifier])
+def test_default_grid_search_of_the_newer_methods(blobs, cls):
+    Xs, ys, Xt, _ = blobs
+    search = DASearchCV(cls(**TINY), cv=2).fit(Xs, ys, Xt)
+    assert [p["lambda_"] for p in search.cv_results_["params"]] == (
+        DEFAULT_GRIDS[cls.__name__]["lambda_"]
+    )
+    assert search.best_estimator_.lambda_ == search.best_params_["lambda_"]
+    assert search.predict(Xt).shape == (len(Xt),)

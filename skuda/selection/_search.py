@@ -31,6 +31,8 @@ from ._split import StackedDomainSplit
 DEFAULT_GRIDS = {
     "DANNClassifier": {"lambda_": [0.1, 0.3, 1.0]},
     "MCCClassifier": {"mcc_weight": [0.3, 1.0, 3.0]},
+    "CDANClassifier": {"lambda_": [0.1, 0.3, 1.0]},
+    "DeepCORALClassifier": {"lambda_": [0.3, 1.0, 3.0]},
     "ADDAClassifier": {"adapt_lr": [2e-4, 1e-3], "max_epochs": [10, 40]},
     "SHOTAdapter": {"cls_par": [0.0, 0.3], "adapt_lr": [1e-4, 3e-4]},
     "SourceOnlyClassifier": {"lr": [1e-3, 1e-2]},
@@ -46,7 +48,9 @@ adaptation weight with the learning rate at its default (``lr="auto"``): the
 default scorer, information maximisation, rewards confident predictions, and
 a larger step gives more confident, not more accurate, ones (Office-Caltech
 A->W: with ``lr`` in {1e-3, 1e-2} in the grid it chose 1e-2, 38.3 % on the
-target against 46.8 % for the best candidate). The source-only network, scored
+target against 46.8 % for the best candidate). Each weight grid spans the
+method's default about threefold either way (DANN and CDAN ``lambda_=0.3``,
+Deep CORAL / DAN ``lambda_=1``, MCC ``mcc_weight=1``). The source-only network, scored
 by held-out source accuracy, searches its learning rate. The
 regressors' grids hold ``lambda_=0`` (no alignment) so that the search can
 decline to adapt: marginal alignment hurts a regressor when the target's
