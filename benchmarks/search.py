@@ -5,6 +5,8 @@ Usage::
     python -m benchmarks.run --suite search                      # all tasks, seed 0
     python -m benchmarks.run --suite search --tasks wine:red:white --out s.csv
     python -m benchmarks.run --suite search --table-from a.csv b.csv
+    python -m benchmarks.run --suite search --scoring ensemble --out e.csv
+    python -m benchmarks.run --suite search --tasks synthetic:moons2d_rot --seeds 0 1 2
 
 For every task (one or more per real dataset, fixed in advance) and method,
 ``DASearchCV(estimator)`` runs with everything at its default: the method's
@@ -18,10 +20,18 @@ No target label reaches the search. Inputs and backbones per dataset are those
 of the selection benchmark (CWRU as log spectra with the MLP, HAR with the
 1-D CNN and per-domain scaling); every other setting is the estimator's
 default. One CSV row per (task, method, seed, candidate).
+
+``--scoring ensemble`` (or ``--scoring im ensemble``, both from one set of
+oracle fits) makes the choice by ensemble agreement (EnsV,
+``DASearchCV(scoring="ensemble")``) from the oracle's own fits (one fit per
+candidate; those rows are labelled ``<method> (ensemble)``). ``--tasks
+synthetic:<name>`` runs a synthetic shift of the default study instead, with
+the seed drawing the data too (its target rows are the scored rows).
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import time
 import warnings
@@ -32,12 +42,15 @@ import torch
 from sklearn.base import clone
 
 from skuda import DANNClassifier, MCCClassifier
-from skuda.selection import DASearchCV
+from skuda.selection import DASearchCV, default_grid
+from skuda.selection._search import _agreement
 
 if __package__:  # python -m benchmarks.run --suite search
     from . import _common as common
+    from .defaults_study import SYNTHETIC
 else:  # python benchmarks/search.py
     import _common as common
+    from defaults_study import SYNTHETIC
 
 TASKS = [
     "office_caltech:amazon:webcam",
@@ -62,41 +75,85 @@ COLUMNS = {
 }
 
 
-def load_task(task):
-    """``TaskData`` of a task: CWRU as log spectra, as in the selection benchmark."""
+def load_task(task, seed=0):
+    """``TaskData`` of a task: CWRU as log spectra, as in the selection benchmark.
+
+    ``synthetic:<name>`` is a synthetic shift of the default study
+    (``defaults_study.SYNTHETIC``) drawn with ``seed``; its target rows are
+    also the rows it is scored on.
+    """
+    if task.startswith("synthetic:"):
+        Xs, ys, Xt, yt = SYNTHETIC[task.split(":", 1)[1]](seed)
+        return common.TaskData(Xs, ys, Xt, Xt, yt)
     data = common.load_task(task)
     if common.parse_task(task)[0] == "cwru":
         data = common.log_spectra(data)
     return data
 
 
-def run_task(task, method, seed):
-    """Search, then fit every candidate of the grid; yields one row per candidate."""
-    data = load_task(task)
-    params = SETTINGS.get(common.parse_task(task)[0], {})
+def run_task(task, method, seed, scorings=("im",)):
+    """Search, then fit every candidate of the grid; yields one row per candidate.
+
+    The oracle's fits (every candidate on all rows, the same seed) are also the
+    fits of ``DASearchCV(scoring="ensemble")``, so with ``"ensemble"`` in
+    ``scorings`` the ensemble choice is made from them with DASearchCV's own
+    rule (``_agreement`` against the mean target probabilities): one set of
+    fits serves the oracle and the ensemble.
+    """
+    data = load_task(task, seed)
+    params = SETTINGS.get(task.split(":")[0], {})
     base = METHODS[method](random_state=seed, **params)
     oracle = common.TargetAccuracyOracle(data.X_test, data.y_test)
-    t0 = time.perf_counter()
-    search = DASearchCV(base, random_state=seed).fit(data.X_src, data.y_src, data.X_tgt)
-    search_s = time.perf_counter() - t0
-    search_acc = 100 * oracle(search)  # evaluation only, after the choice
-    grid = search.param_grid_
-    for values in itertools.product(*grid.values()):
-        candidate = dict(zip(grid, values, strict=True))
+    picks = {}  # scoring -> (index of the choice, accuracy of the choice, seconds)
+    grid = default_grid(base)
+    candidates = [
+        dict(zip(grid, v, strict=True)) for v in itertools.product(*grid.values())
+    ]
+    if "im" in scorings:
+        t0 = time.perf_counter()
+        search = DASearchCV(base, scoring="im", random_state=seed)
+        search.fit(data.X_src, data.y_src, data.X_tgt)
+        picks["im"] = (
+            candidates.index(search.best_params_),
+            100 * oracle(search),  # evaluation only, after the choice
+            time.perf_counter() - t0,
+        )
+    accuracy, seconds, probas = [], [], []
+    for candidate in candidates:
         t0 = time.perf_counter()
         clf = clone(base).set_params(**candidate)
         clf.fit(data.X_src, data.y_src, data.X_tgt)
-        chosen = candidate == search.best_params_
-        yield dict(
-            task=task,
-            method=method,
-            seed=seed,
-            params=" ".join(f"{k}={v}" for k, v in candidate.items()),
-            chosen=int(chosen),
-            target_accuracy=100 * oracle(clf),
-            search_accuracy=search_acc,
-            seconds=search_s if chosen else time.perf_counter() - t0,
-        )
+        seconds.append(time.perf_counter() - t0)
+        accuracy.append(100 * oracle(clf))
+        probas.append(clf.predict_proba(data.X_tgt))
+    if "ensemble" in scorings:
+        consensus = np.mean(probas, axis=0)
+        agreement = [_agreement(p, consensus, regression=False) for p in probas]
+        best = int(np.argmax(agreement))
+        picks["ensemble"] = (best, accuracy[best], None)
+    for scoring, (best, acc, search_s) in picks.items():
+        for i, candidate in enumerate(candidates):
+            yield dict(
+                task=task,
+                method=method if scoring == "im" else f"{method} ({scoring})",
+                seed=seed,
+                params=" ".join(f"{k}={v}" for k, v in candidate.items()),
+                chosen=int(i == best),
+                target_accuracy=accuracy[i],
+                search_accuracy=acc,
+                seconds=search_s if search_s and i == best else seconds[i],
+            )
+
+
+def _task(name):
+    """Check a task name: a real task, or ``synthetic:<name>`` (default study)."""
+    if name.startswith("synthetic:"):
+        if name.split(":", 1)[1] not in SYNTHETIC:
+            raise argparse.ArgumentTypeError(
+                f"{name!r}: synthetic problems are {', '.join(SYNTHETIC)}"
+            )
+        return name
+    return common.task_type()(name)
 
 
 def summarise(rows):
@@ -116,12 +173,19 @@ def summarise(rows):
     return out
 
 
+def _label(summary):
+    """Name the task, with its seed when not 0 (synthetic problems: always)."""
+    if summary["seed"] or summary["task"].startswith("synthetic:"):
+        return f"{summary['task']} (seed {summary['seed']})"
+    return summary["task"]
+
+
 def table(rows):
     """``(header, body)``: one line per task and method, then the mean per method."""
     summary = summarise(rows)
     header = ["task", "method", "search choice", "search acc.", "oracle acc.",
               "worst in grid", "regret"]  # fmt: skip
-    body = [[s["task"], s["method"], s["choice"], f"{s['search']:.1f}",
+    body = [[_label(s), s["method"], s["choice"], f"{s['search']:.1f}",
              f"{s['oracle']:.1f}", f"{s['worst']:.1f}", f"{s['regret']:.1f}"]
             for s in summary]  # fmt: skip
     for method in dict.fromkeys(s["method"] for s in summary):
@@ -137,7 +201,10 @@ def table(rows):
 def main(argv=None):
     """Run the search benchmark (or print the table of ``--table-from``)."""
     parser = common.argument_parser(__doc__, "search")
-    parser.add_argument("--tasks", nargs="+", default=TASKS, type=common.task_type())
+    parser.add_argument("--tasks", nargs="+", default=TASKS, type=_task)
+    parser.add_argument(
+        "--scoring", nargs="+", choices=["im", "ensemble"], default=["im"]
+    )
     parser.add_argument("--methods", nargs="+", default=["dann"], choices=list(METHODS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=None)
@@ -157,7 +224,7 @@ def main(argv=None):
     for task, method, seed in itertools.product(args.tasks, args.methods, args.seeds):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            for row in run_task(task, method, seed):
+            for row in run_task(task, method, seed, args.scoring):
                 common.append_row(args.out, COLUMNS, row, new=not rows)
                 rows.append(row)
                 mark = "  <- search" if row["chosen"] else ""

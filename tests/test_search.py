@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -151,3 +152,81 @@ def test_default_grid_search_of_the_newer_methods(blobs, cls):
     )
     assert search.best_estimator_.lambda_ == search.best_params_["lambda_"]
     assert search.predict(Xt).shape == (len(Xt),)
+
+
+# -- scoring="ensemble" (EnsV) ------------------------------------------------------
+ENS_GRID = {"lambda_": [0.0, 0.3, 3.0]}
+
+
+def test_ensemble_selection_equals_its_definition(blobs, stacked):
+    Xs, ys, Xt, _ = blobs
+    search = DASearchCV(DANNClassifier(**TINY), ENS_GRID, scoring="ensemble")
+    search.fit(Xs, ys, Xt)
+    # by hand: each candidate fitted on all rows, agreement with the mean proba
+    probas = [
+        DANNClassifier(**TINY, lambda_=lam).fit(Xs, ys, Xt).predict_proba(Xt)
+        for lam in ENS_GRID["lambda_"]
+    ]
+    consensus = np.mean(probas, axis=0).argmax(axis=1)
+    agreement = [np.mean(p.argmax(axis=1) == consensus) for p in probas]
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], agreement)
+    assert search.best_index_ == int(np.argmax(agreement))
+    ranks = search.cv_results_["rank_test_score"]
+    assert ranks[search.best_index_] == 1 and sorted(ranks)[-1] <= len(ranks)
+    assert list(search.cv_results_["param_lambda_"]) == ENS_GRID["lambda_"]
+    np.testing.assert_array_equal(
+        search.predict_proba(Xt), probas[search.best_index_]
+    )  # the kept candidate is the one fitted on all rows: no refit
+    assert search.n_splits_ == 1
+    # the stacked form (target rows marked -1, nothing else) chooses alike
+    again = DASearchCV(DANNClassifier(**TINY), ENS_GRID, scoring="ensemble")
+    again.fit(*stacked)
+    np.testing.assert_array_equal(
+        again.cv_results_["mean_test_score"], search.cv_results_["mean_test_score"]
+    )
+    restored = pickle.loads(pickle.dumps(search))
+    np.testing.assert_array_equal(restored.predict(Xt), search.predict(Xt))
+
+
+def test_ensemble_selection_in_parallel_and_for_a_regressor():
+    from skuda import DANNRegressor
+    from skuda.datasets import make_shifted_regression
+
+    Xs, ys, Xt, _ = make_shifted_regression(random_state=0)
+    grid = {"lambda_": [0.0, 1.0]}
+    serial = DASearchCV(DANNRegressor(**TINY), grid, scoring="ensemble")
+    serial.fit(Xs, ys, Xt)
+    preds = [
+        DANNRegressor(**TINY, lambda_=v).fit(Xs, ys, Xt).predict(Xt) for v in (0, 1)
+    ]
+    mean = np.mean(preds, axis=0)
+    expected = [-np.mean((p - mean) ** 2) for p in preds]
+    np.testing.assert_allclose(serial.cv_results_["mean_test_score"], expected)
+    parallel = DASearchCV(DANNRegressor(**TINY), grid, scoring="ensemble", n_jobs=2)
+    parallel.fit(Xs, ys, Xt)
+    np.testing.assert_array_equal(parallel.predict(Xt), serial.predict(Xt))
+
+
+def test_ensemble_selection_survives_a_failing_candidate(blobs):
+    Xs, ys, Xt, _ = blobs
+    grid = {"lambda_": [0.0, 1.0], "hidden_layer_sizes": [(16,), (0,)]}  # (0,) fails
+    search = DASearchCV(DANNClassifier(**TINY), grid, scoring="ensemble")
+    with pytest.warns(FitFailedWarning, match="a candidate failed to fit"):
+        search.fit(Xs, ys, Xt)
+    scores = search.cv_results_["mean_test_score"]
+    failed = [p["hidden_layer_sizes"] == (0,) for p in search.cv_results_["params"]]
+    assert (
+        np.isnan(scores[failed]).all() and np.isfinite(scores[~np.array(failed)]).all()
+    )
+    assert search.best_params_["hidden_layer_sizes"] == (16,)
+    with pytest.raises(ValueError):
+        DASearchCV(
+            DANNClassifier(**TINY), grid, scoring="ensemble", error_score="raise"
+        ).fit(Xs, ys, Xt)
+
+
+def test_ensemble_is_not_a_scorer_of_one_model():
+    from skuda.selection import get_da_scorer
+
+    with pytest.raises(ValueError, match="scoring='ensemble'"):
+        get_da_scorer("ensemble")

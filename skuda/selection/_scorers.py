@@ -129,6 +129,12 @@ def get_da_scorer(name, **params):
     callable
         ``scorer(estimator, X, y)`` on the stacked form.
     """
+    if name == "ensemble":
+        raise ValueError(
+            "'ensemble' compares the candidates of a search with one another, "
+            "so it is not a scorer of one model: use "
+            "DASearchCV(estimator, scoring='ensemble')."
+        )
     if name not in _SCORERS:
         raise ValueError(f"Unknown scorer {name!r}; choose from {sorted(_SCORERS)}.")
     return _SCORERS[name](**params)

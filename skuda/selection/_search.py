@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from numbers import Integral
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -13,9 +15,11 @@ from sklearn.base import (
     clone,
     is_regressor,
 )
+from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import r2_score
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold
 from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -105,7 +109,10 @@ class DASearchCV(
     ``LogisticRegressionCV`` of skuda: it searches a small default grid of the
     estimator's adaptation weight (or ``param_grid``),
     scores every candidate with a label-free scorer (information maximisation
-    by default, the most reliable one in the selection benchmark) on held-out
+    by default, the most reliable one in the selection benchmark; it favours
+    confident candidates, and with DANN's two-layer default it chose the
+    worst weight on three of seven benchmark tasks: see the user guide,
+    "How close to the oracle", and ``scoring="ensemble"``) on held-out
     source *and* target rows of :class:`StackedDomainSplit` folds, then refits
     the best candidate on all rows. It is a :class:`sklearn.model_selection.
     GridSearchCV` underneath, run on the stacked form, so ``n_jobs`` and
@@ -129,10 +136,22 @@ class DASearchCV(
         A name of :func:`skuda.selection.get_da_scorer` or a scorer
         ``scorer(estimator, X, y)`` on the stacked form. None: ``"im"`` for a
         classifier, ``"dev"`` (deep embedded validation on the squared error)
-        for a regressor.
+        for a regressor. ``"ensemble"`` selects without folds by ensemble
+        agreement (EnsV; Hu, Luo, Liang and Foo, "Towards reliable model
+        selection for unsupervised domain adaptation: an empirical study and
+        a certified baseline", NeurIPS 2024 Datasets and Benchmarks): every
+        candidate is fitted once on all rows, their target predictions are
+        averaged (classifiers: the probabilities), and the candidate that
+        agrees most with that average is kept (classifiers: the share of
+        target rows whose predicted class is the ensemble's; regressors: the
+        smallest mean squared distance to the ensemble's mean, scored as its
+        negative). One fit per candidate (a scorer needs ``cv`` per
+        candidate and one refit); all candidates are held in memory until
+        the end.
     cv : int or cross-validator, default=3
         An int makes a shuffled :class:`StackedDomainSplit` with that many
-        folds (seeded by ``random_state``).
+        folds (seeded by ``random_state``). Not used with
+        ``scoring="ensemble"``.
     n_jobs : int, default=None
         Parallel fits, as for ``GridSearchCV``.
     refit : bool, default=True
@@ -151,7 +170,12 @@ class DASearchCV(
     best_estimator_ : estimator
         Refitted on all rows (``refit=True``).
     cv_results_ : dict
-        As for ``GridSearchCV``.
+        As for ``GridSearchCV`` (with ``scoring="ensemble"``: ``params``,
+        ``param_<name>``, ``mean_test_score`` (the agreement),
+        ``std_test_score`` (zeros), ``rank_test_score`` and ``mean_fit_time``).
+    n_splits_ : int
+        Folds per candidate (1 with ``scoring="ensemble"``: one fit on all
+        rows).
     param_grid_ : dict or list of dict
         The grid that was searched.
     classes_ : ndarray of shape (n_classes,)
@@ -255,6 +279,11 @@ class DASearchCV(
         self.param_grid_ = (
             default_grid(self.estimator) if self.param_grid is None else self.param_grid
         )
+        if target and self.scoring == ENSEMBLE:
+            fit_params.pop("groups", None)  # no folds to keep groups together
+            if X_tgt is None:
+                X_tgt = _safe_indexing(X, np.flatnonzero(task.stacked_targets(y)[1]))
+            return self._fit_ensemble(X, y, X_tgt, fit_params)
         search = GridSearchCV(
             clone(self.estimator),
             self.param_grid_,
@@ -270,6 +299,57 @@ class DASearchCV(
         self.n_splits_ = search.n_splits_
         if self.refit:
             self.best_estimator_ = search.best_estimator_
+            if hasattr(self.best_estimator_, "classes_"):
+                self.classes_ = self.best_estimator_.classes_
+            self.n_features_in_ = self.best_estimator_.n_features_in_
+        return self
+
+    def _fit_ensemble(self, X, y, X_tgt, fit_params):
+        """EnsV: fit every candidate on all rows, keep the one closest to their mean."""
+        candidates = list(ParameterGrid(self.param_grid_))
+        fits = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(_fit_candidate)(
+                clone(self.estimator).set_params(**params),
+                X,
+                y,
+                fit_params,
+                self.error_score,
+            )
+            for params in candidates
+        )
+        regression = is_regressor(self.estimator)
+        outputs = [
+            None
+            if est is None
+            else (est.predict if regression else est.predict_proba)(X_tgt)
+            for est, _ in fits
+        ]
+        done = [out for out in outputs if out is not None]
+        if not done:
+            raise ValueError(
+                "DASearchCV: every candidate failed to fit; see the warnings."
+            )
+        consensus = np.mean(done, axis=0)
+        scores = np.array(
+            [
+                self.error_score
+                if out is None
+                else _agreement(out, consensus, regression)
+                for out in outputs
+            ],
+            dtype=float,
+        )
+        order = np.where(np.isnan(scores), -np.inf, scores)
+        ranks = np.empty(len(scores), dtype=np.int32)
+        for i, value in enumerate(order):
+            ranks[i] = 1 + int(np.sum(order > value))
+        self.cv_results_ = _ensemble_results(candidates, scores, ranks, fits)
+        self.best_index_ = int(np.argmax(order))
+        self.best_params_ = candidates[self.best_index_]
+        self.best_score_ = float(scores[self.best_index_])
+        self.n_splits_ = 1
+        if self.refit:  # fitted on all rows already: the refit of the others
+            self.best_estimator_ = fits[self.best_index_][0]
             if hasattr(self.best_estimator_, "classes_"):
                 self.classes_ = self.best_estimator_.classes_
             self.n_features_in_ = self.best_estimator_.n_features_in_
@@ -366,6 +446,55 @@ class DASearchCV(
             return super().score(X, y, sample_weight=sample_weight)
         check_is_fitted(self)
         return r2_score(y, self.predict(X), sample_weight=sample_weight)
+
+
+ENSEMBLE = "ensemble"
+
+
+def _fit_candidate(estimator, X, y, fit_params, error_score):
+    """Return ``(fitted estimator or None, seconds)`` for one candidate."""
+    start = time.perf_counter()
+    try:
+        estimator.fit(X, y, **fit_params)
+    except Exception as exc:
+        if error_score == "raise":
+            raise
+        warnings.warn(
+            f"DASearchCV: a candidate failed to fit ({type(exc).__name__}: "
+            f"{exc}); its score is {error_score}.",
+            FitFailedWarning,
+            stacklevel=2,
+        )
+        return None, time.perf_counter() - start
+    return estimator, time.perf_counter() - start
+
+
+def _agreement(output, consensus, regression):
+    """Score a candidate's agreement with the ensemble on the target rows."""
+    if regression:
+        return -float(np.mean((np.asarray(output, float) - consensus) ** 2))
+    return float(np.mean(output.argmax(axis=1) == consensus.argmax(axis=1)))
+
+
+def _ensemble_results(candidates, scores, ranks, fits):
+    """``cv_results_`` of an ensemble selection, in GridSearchCV's layout."""
+    results = {
+        "params": candidates,
+        "mean_test_score": scores,
+        "std_test_score": np.zeros(len(scores)),
+        "rank_test_score": ranks,
+        "mean_fit_time": np.array([seconds for _, seconds in fits]),
+    }
+    for name in sorted({key for params in candidates for key in params}):
+        values = np.ma.MaskedArray(
+            np.empty(len(candidates), dtype=object),
+            mask=[name not in params for params in candidates],
+        )
+        for i, params in enumerate(candidates):
+            if name in params:
+                values[i] = params[name]
+        results[f"param_{name}"] = values
+    return results
 
 
 def _pad_target(values, n_tgt, weights=False):
