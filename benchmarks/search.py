@@ -43,7 +43,7 @@ from sklearn.base import clone
 
 from skuda import DANNClassifier, MCCClassifier
 from skuda.selection import DASearchCV, default_grid
-from skuda.selection._search import _agreement
+from skuda.selection._search import ensemble_scores
 
 if __package__:  # python -m benchmarks.run --suite search
     from . import _common as common
@@ -97,7 +97,7 @@ def run_task(task, method, seed, scorings=("im",)):
     The oracle's fits (every candidate on all rows, the same seed) are also the
     fits of ``DASearchCV(scoring="ensemble")``, so with ``"ensemble"`` in
     ``scorings`` the ensemble choice is made from them with DASearchCV's own
-    rule (``_agreement`` against the mean target probabilities): one set of
+    rule (``ensemble_scores`` of the target probabilities): one set of
     fits serves the oracle and the ensemble.
     """
     data = load_task(task, seed)
@@ -127,9 +127,7 @@ def run_task(task, method, seed, scorings=("im",)):
         accuracy.append(100 * oracle(clf))
         probas.append(clf.predict_proba(data.X_tgt))
     if "ensemble" in scorings:
-        consensus = np.mean(probas, axis=0)
-        agreement = [_agreement(p, consensus, regression=False) for p in probas]
-        best = int(np.argmax(agreement))
+        best = int(np.argmax(ensemble_scores(probas)))
         picks["ensemble"] = (best, accuracy[best], None)
     for scoring, (best, acc, search_s) in picks.items():
         for i, candidate in enumerate(candidates):

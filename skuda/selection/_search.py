@@ -8,6 +8,7 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.stats import rankdata
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -32,6 +33,7 @@ from ._reverse import _stack
 from ._scorers import get_da_scorer
 from ._split import StackedDomainSplit
 
+ENSEMBLE = "ensemble"  # the scoring value that selects by ensemble agreement
 DEFAULT_GRIDS = {
     "DANNClassifier": {"lambda_": [0.1, 0.3, 1.0]},
     "MCCClassifier": {"mcc_weight": [0.3, 1.0, 3.0]},
@@ -298,11 +300,15 @@ class DASearchCV(
             setattr(self, name, getattr(search, name))
         self.n_splits_ = search.n_splits_
         if self.refit:
-            self.best_estimator_ = search.best_estimator_
-            if hasattr(self.best_estimator_, "classes_"):
-                self.classes_ = self.best_estimator_.classes_
-            self.n_features_in_ = self.best_estimator_.n_features_in_
+            self._keep(search.best_estimator_)
         return self
+
+    def _keep(self, best):
+        """Store the refitted best estimator and what it tells about the data."""
+        self.best_estimator_ = best
+        if hasattr(best, "classes_"):
+            self.classes_ = best.classes_
+        self.n_features_in_ = best.n_features_in_
 
     def _fit_ensemble(self, X, y, X_tgt, fit_params):
         """EnsV: fit every candidate on all rows, keep the one closest to their mean."""
@@ -324,35 +330,16 @@ class DASearchCV(
             else (est.predict if regression else est.predict_proba)(X_tgt)
             for est, _ in fits
         ]
-        done = [out for out in outputs if out is not None]
-        if not done:
-            raise ValueError(
-                "DASearchCV: every candidate failed to fit; see the warnings."
-            )
-        consensus = np.mean(done, axis=0)
-        scores = np.array(
-            [
-                self.error_score
-                if out is None
-                else _agreement(out, consensus, regression)
-                for out in outputs
-            ],
-            dtype=float,
-        )
-        order = np.where(np.isnan(scores), -np.inf, scores)
-        ranks = np.empty(len(scores), dtype=np.int32)
-        for i, value in enumerate(order):
-            ranks[i] = 1 + int(np.sum(order > value))
+        scores = ensemble_scores(outputs, regression, self.error_score)
+        order = np.where(np.isnan(scores), -np.inf, scores)  # failures rank last
+        ranks = rankdata(-order, method="min").astype(np.int32)
         self.cv_results_ = _ensemble_results(candidates, scores, ranks, fits)
         self.best_index_ = int(np.argmax(order))
         self.best_params_ = candidates[self.best_index_]
         self.best_score_ = float(scores[self.best_index_])
         self.n_splits_ = 1
         if self.refit:  # fitted on all rows already: the refit of the others
-            self.best_estimator_ = fits[self.best_index_][0]
-            if hasattr(self.best_estimator_, "classes_"):
-                self.classes_ = self.best_estimator_.classes_
-            self.n_features_in_ = self.best_estimator_.n_features_in_
+            self._keep(fits[self.best_index_][0])
         return self
 
     def _scorer(self):
@@ -448,9 +435,6 @@ class DASearchCV(
         return r2_score(y, self.predict(X), sample_weight=sample_weight)
 
 
-ENSEMBLE = "ensemble"
-
-
 def _fit_candidate(estimator, X, y, fit_params, error_score):
     """Return ``(fitted estimator or None, seconds)`` for one candidate."""
     start = time.perf_counter()
@@ -469,11 +453,31 @@ def _fit_candidate(estimator, X, y, fit_params, error_score):
     return estimator, time.perf_counter() - start
 
 
-def _agreement(output, consensus, regression):
-    """Score a candidate's agreement with the ensemble on the target rows."""
-    if regression:
-        return -float(np.mean((np.asarray(output, float) - consensus) ** 2))
-    return float(np.mean(output.argmax(axis=1) == consensus.argmax(axis=1)))
+def ensemble_scores(outputs, regression=False, error_score=np.nan):
+    """Score each candidate's agreement with the candidates' mean (EnsV).
+
+    ``outputs`` holds each candidate's target probabilities (regressors: its
+    predictions), or None for a candidate that failed (scored
+    ``error_score``). Classifiers: the share of rows whose predicted class is
+    that of the mean probabilities; regressors: minus the mean squared
+    distance to the mean prediction.
+    """
+    done = [out for out in outputs if out is not None]
+    if not done:
+        raise ValueError("DASearchCV: every candidate failed to fit; see the warnings.")
+    consensus = np.mean(done, axis=0)
+    if not regression:
+        consensus = consensus.argmax(axis=1)
+
+    def agreement(out):
+        if regression:
+            return -float(np.mean((np.asarray(out, float) - consensus) ** 2))
+        return float(np.mean(out.argmax(axis=1) == consensus))
+
+    return np.array(
+        [error_score if out is None else agreement(out) for out in outputs],
+        dtype=float,
+    )
 
 
 def _ensemble_results(candidates, scores, ranks, fits):
