@@ -230,3 +230,21 @@ def test_ensemble_is_not_a_scorer_of_one_model():
 
     with pytest.raises(ValueError, match="scoring='ensemble'"):
         get_da_scorer("ensemble")
+
+
+def test_input_mistakes_are_named_in_both_selection_modes(blobs):
+    Xs, ys, Xt, _ = blobs
+    bad = Xt.copy()
+    bad[3, 1] = np.nan
+    before = [a.copy() for a in (Xs, ys, bad)]
+    for scoring in (None, "ensemble"):
+        search = DASearchCV(DANNClassifier(**TINY), GRID, scoring=scoring, cv=2)
+        with pytest.raises(ValueError, match=r"X_tgt has 1 features per sample but X"):
+            search.fit(Xs, ys, Xt[:, :1])
+    with (
+        pytest.warns(FitFailedWarning),
+        pytest.raises(ValueError, match="contains NaN"),
+    ):
+        DASearchCV(DANNClassifier(**TINY), GRID, scoring="ensemble").fit(Xs, ys, bad)
+    for a, b in zip(before, (Xs, ys, bad), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from .._sparse import sparse_matrix
+from .._validation import _describe
 from ._base import REGRESSION, _DAScorer, task_of
 
 
@@ -63,11 +64,19 @@ class ReverseValidationScorer(_DAScorer):
         return reverse
 
 
-def _stack(X_lab, y_lab, X_unlab, *, regression=False):
+def _stack(X_lab, y_lab, X_unlab, *, regression=False, names=("X", "X_tgt")):
     """Build the stacked form of labelled and unlabelled rows (works for Pipelines).
 
     Unlabelled rows get ``-1``; with ``regression``, NaN in every output.
+    Rows of different shapes are a ValueError naming ``names`` (labelled,
+    unlabelled), as the estimators word it.
     """
+    shapes = [tuple(getattr(X, "shape", None) or np.shape(X)) for X in (X_lab, X_unlab)]
+    if shapes[0][1:] != shapes[1][1:]:
+        raise ValueError(
+            f"{names[1]} has {_describe(shapes[1][1:])} per sample but {names[0]} "
+            f"has {_describe(shapes[0][1:])}; both domains need the same features."
+        )
     sparse = [sparse_matrix(X_lab), sparse_matrix(X_unlab)]
     if hasattr(X_lab, "iloc"):
         import pandas as pd

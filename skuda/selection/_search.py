@@ -323,12 +323,14 @@ class DASearchCV(
             )
             for params in candidates
         )
+        if all(est is None for est, _, _ in fits):  # the inputs, most likely
+            raise fits[0][2]  # the estimator's own error says what is wrong
         regression = is_regressor(self.estimator)
         outputs = [
             None
             if est is None
             else (est.predict if regression else est.predict_proba)(X_tgt)
-            for est, _ in fits
+            for est, _, _ in fits
         ]
         scores = ensemble_scores(outputs, regression, self.error_score)
         order = np.where(np.isnan(scores), -np.inf, scores)  # failures rank last
@@ -436,7 +438,7 @@ class DASearchCV(
 
 
 def _fit_candidate(estimator, X, y, fit_params, error_score):
-    """Return ``(fitted estimator or None, seconds)`` for one candidate."""
+    """Fit one candidate; return ``(estimator or None, seconds, error or None)``."""
     start = time.perf_counter()
     try:
         estimator.fit(X, y, **fit_params)
@@ -449,8 +451,8 @@ def _fit_candidate(estimator, X, y, fit_params, error_score):
             FitFailedWarning,
             stacklevel=2,
         )
-        return None, time.perf_counter() - start
-    return estimator, time.perf_counter() - start
+        return None, time.perf_counter() - start, exc
+    return estimator, time.perf_counter() - start, None
 
 
 def ensemble_scores(outputs, regression=False, error_score=np.nan):
@@ -487,7 +489,7 @@ def _ensemble_results(candidates, scores, ranks, fits):
         "mean_test_score": scores,
         "std_test_score": np.zeros(len(scores)),
         "rank_test_score": ranks,
-        "mean_fit_time": np.array([seconds for _, seconds in fits]),
+        "mean_fit_time": np.array([seconds for _, seconds, _ in fits]),
     }
     for name in sorted({key for params in candidates for key in params}):
         values = np.ma.MaskedArray(
