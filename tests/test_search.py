@@ -20,6 +20,7 @@ from skuda.selection import (
     DEFAULT_GRIDS,
     DASearchCV,
     InformationMaximizationScorer,
+    SourceAccuracyScorer,
     StackedDomainSplit,
     default_grid,
 )
@@ -42,6 +43,26 @@ def test_equals_a_manual_grid_search_on_the_same_grid(blobs, stacked):
     )
     assert search.best_params_ == manual.best_params_
     np.testing.assert_array_equal(search.predict_proba(Xt), manual.predict_proba(Xt))
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_source_only_is_scored_on_held_out_source_rows(blobs, stacked, pipeline):
+    # it does not adapt, so its default scorer is its source risk (not IM)
+    Xs, ys, Xt, _ = blobs
+    grid = {"lr": [1e-3, 1e-2]}
+    model = SourceOnlyClassifier(**TINY)
+    if pipeline:
+        model = make_pipeline(StandardScaler(), model)
+        grid = {"sourceonlyclassifier__lr": grid["lr"]}
+    search = DASearchCV(model, grid, cv=2).fit(Xs, ys, Xt)
+    manual = GridSearchCV(
+        model, grid, scoring=SourceAccuracyScorer(),
+        cv=StackedDomainSplit(2, random_state=0),
+    ).fit(*stacked)  # fmt: skip
+    np.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"], manual.cv_results_["mean_test_score"]
+    )
+    assert np.all(search.cv_results_["mean_test_score"] >= 0.5)  # accuracies
 
 
 class _Spy:

@@ -83,8 +83,8 @@ def default_grid(estimator):
     """
     prefix = ""
     if isinstance(estimator, Pipeline):
-        name, estimator = estimator.steps[-1]
-        prefix = f"{name}__"
+        prefix = f"{estimator.steps[-1][0]}__"
+    estimator = _final_step(estimator)
     grid = DEFAULT_GRIDS.get(type(estimator).__name__)
     if grid is None:
         raise ValueError(
@@ -92,6 +92,11 @@ def default_grid(estimator):
             f"(default grids exist for {sorted(DEFAULT_GRIDS)})."
         )
     return {prefix + key: list(values) for key, values in grid.items()}
+
+
+def _final_step(estimator):
+    """Return the estimator itself, or the last step of a Pipeline."""
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
 
 
 def _fitted_best(search):
@@ -137,8 +142,10 @@ class DASearchCV(
     scoring : str, callable or None, default=None
         A name of :func:`skuda.selection.get_da_scorer` or a scorer
         ``scorer(estimator, X, y)`` on the stacked form. None: ``"im"`` for a
-        classifier, ``"dev"`` (deep embedded validation on the squared error)
-        for a regressor. ``"ensemble"`` selects without folds by ensemble
+        classifier, ``"source_accuracy"`` (held-out source rows) for
+        :class:`~skuda.SourceOnlyClassifier`, which does not adapt, and
+        ``"dev"`` (deep embedded validation on the squared error) for a
+        regressor. ``"ensemble"`` selects without folds by ensemble
         agreement (EnsV; Hu, Luo, Liang and Foo, "Towards reliable model
         selection for unsupervised domain adaptation: an empirical study and
         a certified baseline", NeurIPS 2024 Datasets and Benchmarks): every
@@ -281,7 +288,7 @@ class DASearchCV(
         self.param_grid_ = (
             default_grid(self.estimator) if self.param_grid is None else self.param_grid
         )
-        if target and self.scoring == ENSEMBLE:
+        if target and self._scoring() == ENSEMBLE:
             fit_params.pop("groups", None)  # no folds to keep groups together
             if X_tgt is None:
                 X_tgt = _safe_indexing(X, np.flatnonzero(task.stacked_targets(y)[1]))
@@ -344,10 +351,18 @@ class DASearchCV(
             self._keep(fits[self.best_index_][0])
         return self
 
+    def _scoring(self):
+        """``scoring``, or the default for the estimator when it is None."""
+        if self.scoring is not None:
+            return self.scoring
+        if is_regressor(self.estimator):
+            return "dev"
+        if type(_final_step(self.estimator)).__name__ == "SourceOnlyClassifier":
+            return "source_accuracy"  # it does not adapt: its source risk
+        return "im"
+
     def _scorer(self):
-        scoring = self.scoring
-        if scoring is None:
-            scoring = "dev" if is_regressor(self.estimator) else "im"
+        scoring = self._scoring()
         if isinstance(scoring, str):
             return get_da_scorer(scoring)
         return scoring
