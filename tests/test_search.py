@@ -31,7 +31,8 @@ GRID = {"lambda_": [0.0, 1.0]}
 
 def test_equals_a_manual_grid_search_on_the_same_grid(blobs, stacked):
     Xs, ys, Xt, _ = blobs
-    search = DASearchCV(DANNClassifier(**TINY), GRID, cv=2).fit(Xs, ys, Xt)
+    search = DASearchCV(DANNClassifier(**TINY), GRID, scoring="im", cv=2)
+    search.fit(Xs, ys, Xt)
     manual = GridSearchCV(
         DANNClassifier(**TINY),
         GRID,
@@ -107,8 +108,9 @@ def test_default_grids_per_method_and_pipelines():
 
 def test_default_grid_search_refits_the_best_on_all_rows(blobs):
     Xs, ys, Xt, _ = blobs
-    search = DASearchCV(MCCClassifier(**TINY), cv=2).fit(Xs, ys, Xt)
+    search = DASearchCV(MCCClassifier(**TINY)).fit(Xs, ys, Xt)
     assert len(search.cv_results_["params"]) == 3  # the default grid
+    assert search.n_splits_ == 1  # the default scoring: one fit per candidate
     best = search.best_estimator_
     assert best.get_params()["mcc_weight"] == search.best_params_["mcc_weight"]
     np.testing.assert_array_equal(search.predict(Xt), best.predict(Xt))
@@ -121,11 +123,30 @@ def test_parallel_equals_serial_and_pipeline_stacked_form(stacked):
     X, y = stacked
     pipe = make_pipeline(StandardScaler(), DANNClassifier(**TINY))
     grid = {"dannclassifier__lambda_": [0.0, 1.0]}
-    serial = DASearchCV(pipe, grid, cv=2).fit(X, y)
-    parallel = DASearchCV(pipe, grid, cv=2, n_jobs=2).fit(X, y)
+    serial = DASearchCV(pipe, grid, scoring="im", cv=2).fit(X, y)
+    parallel = DASearchCV(pipe, grid, scoring="im", cv=2, n_jobs=2).fit(X, y)
     np.testing.assert_array_equal(
         serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
     )
+
+
+def test_default_scoring_is_the_ensemble_for_adaptation_classifiers(blobs):
+    # chosen by leave-one-dataset-out over real and synthetic shifts
+    Xs, ys, Xt, _ = blobs
+    default = DASearchCV(DANNClassifier(**TINY), GRID).fit(Xs, ys, Xt)
+    explicit = DASearchCV(DANNClassifier(**TINY), GRID, scoring="ensemble")
+    explicit.fit(Xs, ys, Xt)
+    np.testing.assert_array_equal(
+        default.cv_results_["mean_test_score"], explicit.cv_results_["mean_test_score"]
+    )
+    assert default.n_splits_ == 1
+    # folds the user asked for are not silently dropped: a warning says so
+    with pytest.warns(UserWarning, match="cv=2 is not used"):
+        DASearchCV(DANNClassifier(**TINY), GRID, cv=2).fit(Xs, ys, Xt)
+    with pytest.warns(UserWarning, match="cv=2 is not used"):
+        DASearchCV(DANNClassifier(**TINY), GRID, scoring="ensemble", cv=2).fit(
+            Xs, ys, Xt
+        )
 
 
 def test_bad_input(blobs):
@@ -167,7 +188,7 @@ def test_every_classifier_of_the_package_has_a_default_grid():
 @pytest.mark.parametrize("cls", [CDANClassifier, DeepCORALClassifier])
 def test_default_grid_search_of_the_newer_methods(blobs, cls):
     Xs, ys, Xt, _ = blobs
-    search = DASearchCV(cls(**TINY), cv=2).fit(Xs, ys, Xt)
+    search = DASearchCV(cls(**TINY)).fit(Xs, ys, Xt)
     assert [p["lambda_"] for p in search.cv_results_["params"]] == (
         DEFAULT_GRIDS[cls.__name__]["lambda_"]
     )

@@ -51,7 +51,7 @@ DEFAULT_GRIDS = {
 
 Small on purpose (2-4 fits per fold). The adaptation methods search their
 adaptation weight with the learning rate at its default (``lr="auto"``): the
-default scorer, information maximisation, rewards confident predictions, and
+information-maximisation scorer rewards confident predictions, and
 a larger step gives more confident, not more accurate, ones (Office-Caltech
 A->W: with ``lr`` in {1e-3, 1e-2} in the grid it chose 1e-2, 38.3 % on the
 target against 46.8 % for the best candidate). Each weight grid spans the
@@ -114,18 +114,22 @@ class DASearchCV(
 
     ``DASearchCV(DANNClassifier()).fit(X_src, y_src, X_tgt)`` is the
     ``LogisticRegressionCV`` of skuda: it searches a small default grid of the
-    estimator's adaptation weight (or ``param_grid``),
-    scores every candidate with a label-free scorer (information maximisation
-    by default, the most reliable one in the selection benchmark; it favours
-    confident candidates, and with DANN's two-layer default it chose the
-    worst weight on three of seven benchmark tasks: see the user guide,
-    "How close to the oracle", and ``scoring="ensemble"``) on held-out
-    source *and* target rows of :class:`StackedDomainSplit` folds, then refits
-    the best candidate on all rows. It is a :class:`sklearn.model_selection.
-    GridSearchCV` underneath, run on the stacked form, so ``n_jobs`` and
-    joblib backends (Dask included) work as there. No target label is read,
-    or can be: the three-argument form has none, and in the stacked form every
-    target row carries the marker ``-1``.
+    estimator's adaptation weight (or ``param_grid``) and keeps a candidate
+    without reading a target label. By default (adaptation classifiers) the
+    choice is by ensemble agreement: every candidate is fitted once on all
+    rows and the one whose target predictions agree most with the
+    candidates' average is kept (``scoring="ensemble"``, below); it had the
+    lowest regret against the oracle in a leave-one-dataset-out comparison
+    with information maximisation over real and synthetic shifts (user
+    guide, "How close to the oracle"). With a scorer instead (a name of
+    :func:`~skuda.selection.get_da_scorer` or a callable), every candidate
+    is scored on held-out source *and* target rows of
+    :class:`StackedDomainSplit` folds and the best is refitted on all rows:
+    that path is a :class:`sklearn.model_selection.GridSearchCV` underneath,
+    run on the stacked form. ``n_jobs`` and joblib backends (Dask included)
+    work on both paths. No target label is read, or can be: the
+    three-argument form has none, and in the stacked form every target row
+    carries the marker ``-1``.
 
     Given no target row (stacked labels without ``-1``), it warns and falls
     back to what needs none: candidates train on the source alone (as the
@@ -140,12 +144,12 @@ class DASearchCV(
         As for ``GridSearchCV``; None uses :data:`DEFAULT_GRIDS` for the
         estimator's class.
     scoring : str, callable or None, default=None
-        A name of :func:`skuda.selection.get_da_scorer` or a scorer
-        ``scorer(estimator, X, y)`` on the stacked form. None: ``"im"`` for a
-        classifier, ``"source_accuracy"`` (held-out source rows) for
-        :class:`~skuda.SourceOnlyClassifier`, which does not adapt, and
-        ``"dev"`` (deep embedded validation on the squared error) for a
-        regressor. ``"ensemble"`` selects without folds by ensemble
+        ``"ensemble"``, a name of :func:`skuda.selection.get_da_scorer` or a
+        scorer ``scorer(estimator, X, y)`` on the stacked form. None:
+        ``"ensemble"`` for an adaptation classifier, ``"source_accuracy"``
+        (held-out source rows) for :class:`~skuda.SourceOnlyClassifier`,
+        which does not adapt, and ``"dev"`` (deep embedded validation on the
+        squared error) for a regressor. ``"ensemble"`` selects without folds by ensemble
         agreement (EnsV; Hu, Luo, Liang and Foo, "Towards reliable model
         selection for unsupervised domain adaptation: an empirical study and
         a certified baseline", NeurIPS 2024 Datasets and Benchmarks): every
@@ -157,10 +161,11 @@ class DASearchCV(
         negative). One fit per candidate (a scorer needs ``cv`` per
         candidate and one refit); all candidates are held in memory until
         the end.
-    cv : int or cross-validator, default=3
-        An int makes a shuffled :class:`StackedDomainSplit` with that many
-        folds (seeded by ``random_state``). Not used with
-        ``scoring="ensemble"``.
+    cv : int, cross-validator or None, default=None
+        Folds of a scorer: an int makes a shuffled :class:`StackedDomainSplit`
+        with that many folds (seeded by ``random_state``); None means 3.
+        ``scoring="ensemble"`` uses no folds (a ``cv`` given with it is
+        ignored, with a warning).
     n_jobs : int, default=None
         Parallel fits, as for ``GridSearchCV``.
     refit : bool, default=True
@@ -202,7 +207,7 @@ class DASearchCV(
     >>> from skuda.datasets import make_shifted_blobs
     >>> from skuda.selection import DASearchCV
     >>> Xs, ys, Xt, yt = make_shifted_blobs(random_state=0)
-    >>> search = DASearchCV(DANNClassifier(max_epochs=2, random_state=0), cv=2)
+    >>> search = DASearchCV(DANNClassifier(max_epochs=2, random_state=0))
     >>> sorted(search.fit(Xs, ys, Xt).best_params_)
     ['lambda_']
     """
@@ -213,7 +218,7 @@ class DASearchCV(
         param_grid=None,
         *,
         scoring=None,
-        cv=3,
+        cv=None,
         n_jobs=None,
         refit=True,
         error_score=np.nan,
@@ -289,6 +294,15 @@ class DASearchCV(
             default_grid(self.estimator) if self.param_grid is None else self.param_grid
         )
         if target and self._scoring() == ENSEMBLE:
+            if self.cv is not None:
+                warnings.warn(
+                    f"cv={self.cv!r} is not used: scoring='ensemble' (the default "
+                    "for adaptation classifiers) fits every candidate once on all "
+                    "rows, without folds. Pass scoring='im' (or another scorer) to "
+                    "score the candidates on folds.",
+                    UserWarning,
+                    stacklevel=2,
+                )
             fit_params.pop("groups", None)  # no folds to keep groups together
             if X_tgt is None:
                 X_tgt = _safe_indexing(X, np.flatnonzero(task.stacked_targets(y)[1]))
@@ -359,7 +373,7 @@ class DASearchCV(
             return "dev"
         if type(_final_step(self.estimator)).__name__ == "SourceOnlyClassifier":
             return "source_accuracy"  # it does not adapt: its source risk
-        return "im"
+        return ENSEMBLE  # chosen by leave-one-dataset-out (docs: Model selection)
 
     def _scorer(self):
         scoring = self._scoring()
@@ -368,12 +382,13 @@ class DASearchCV(
         return scoring
 
     def _splitter(self, target=True):
-        if not isinstance(self.cv, Integral):
-            return self.cv
+        cv = 3 if self.cv is None else self.cv
+        if not isinstance(cv, Integral):
+            return cv
         if not target:  # source rows only: the label-free folds cannot apply
             folds = KFold if is_regressor(self.estimator) else StratifiedKFold
-            return folds(self.cv, shuffle=True, random_state=self.random_state)
-        return StackedDomainSplit(self.cv, random_state=self.random_state)
+            return folds(cv, shuffle=True, random_state=self.random_state)
+        return StackedDomainSplit(cv, random_state=self.random_state)
 
     @available_if(_fitted_best)
     def predict(self, X):
