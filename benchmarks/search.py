@@ -174,8 +174,19 @@ def summarise(rows):
         out.append(dict(task=task, method=method, seed=seed, oracle=best,
                         search=search, regret=best - search,
                         choice=picked[0]["params"] if picked else "?",
-                        worst=min(r["target_accuracy"] for r in grp)))  # fmt: skip
+                        worst=min(r["target_accuracy"] for r in grp),
+                        default=_default_accuracy(method, grp)))  # fmt: skip
     return out
+
+
+def _default_accuracy(method, group):
+    """Target accuracy of the candidate of ``group`` at the estimator's default."""
+    defaults = METHODS[method.split(" ", 1)[0]]().get_params()
+    for r in group:
+        params = dict(p.split("=", 1) for p in r["params"].split())
+        if all(float(v) == defaults[k] for k, v in params.items()):
+            return r["target_accuracy"]
+    return float("nan")
 
 
 def _label(summary):
@@ -213,20 +224,6 @@ def _dataset_of(task):
     return task if task.startswith("synthetic:") else task.split(":", 1)[0]
 
 
-def _default_accuracy(rows, summary):
-    """Target accuracy of the candidate at the estimator's own default."""
-    method = summary["method"].split(" ", 1)[0]
-    defaults = METHODS[method]().get_params()
-    for r in rows:
-        if (r["task"], r["method"], r["seed"]) == (
-            summary["task"], summary["method"], summary["seed"],
-        ):  # fmt: skip
-            params = dict(p.split("=", 1) for p in r["params"].split())
-            if all(float(v) == defaults[k] for k, v in params.items()):
-                return r["target_accuracy"]
-    return float("nan")
-
-
 def scorer_lodo(rows):
     """Leave-one-dataset-out choice of the default scorer: ``(header, body, choice)``.
 
@@ -240,7 +237,7 @@ def scorer_lodo(rows):
     for s in summarise(rows):
         key = (_dataset_of(s["task"]), s["task"], s["seed"])
         runs.setdefault(key, {})[_scoring_of(s["method"])] = s["regret"]
-        unsearched[key] = s["oracle"] - _default_accuracy(rows, s)
+        unsearched[key] = s["oracle"] - s["default"]
     scorings = sorted({k for v in runs.values() for k in v}, key=lambda k: k != "im")
     regret, n_runs = {}, {}
     for key, v in runs.items():

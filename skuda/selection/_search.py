@@ -149,8 +149,8 @@ class DASearchCV(
         ``"ensemble"`` for an adaptation classifier, ``"source_accuracy"``
         (held-out source rows) for :class:`~skuda.SourceOnlyClassifier`,
         which does not adapt, and ``"dev"`` (deep embedded validation on the
-        squared error) for a regressor. ``"ensemble"`` selects without folds by ensemble
-        agreement (EnsV; Hu, Luo, Liang and Foo, "Towards reliable model
+        squared error) for a regressor. ``"ensemble"`` selects without folds
+        by ensemble agreement (EnsV; Hu, Luo, Liang and Foo, "Towards reliable model
         selection for unsupervised domain adaptation: an empirical study and
         a certified baseline", NeurIPS 2024 Datasets and Benchmarks): every
         candidate is fitted once on all rows, their target predictions are
