@@ -34,6 +34,12 @@ the seed drawing the data too (its target rows are the scored rows).
 ``--table-from a.csv b.csv --lodo`` compares the scorers by leave one dataset
 out (each real dataset and each synthetic problem is one dataset): the rule
 that picks ``DASearchCV``'s default scoring (:func:`scorer_lodo`).
+``--table-from a.csv b.csv --per-dataset --scoring ensemble`` gives one
+scorer's regret per dataset over every run the CSVs hold
+(:func:`dataset_table`), e.g. with every task of a dataset run as in::
+
+    python -m benchmarks.run --suite search --scoring ensemble --seeds 0 1 2 \
+        --tasks gas:batch1:batch3 gas:batch1:batch4 --out more.csv
 """
 
 from __future__ import annotations
@@ -267,6 +273,44 @@ def scorer_lodo(rows):
     return header, body, best(datasets)
 
 
+def dataset_table(rows, scoring="ensemble"):
+    """``(header, body)``: one scorer's regret per dataset, over every run it has.
+
+    For each dataset (as in :func:`scorer_lodo`): its tasks, its runs, the
+    mean regret of ``scoring`` and of not searching (the default weight), the
+    mean over its runs; then the mean over the datasets and over all runs.
+    Unlike the leave-one-dataset-out table it needs no other scorer's rows, so
+    it can count tasks that were run with one scorer only.
+    """
+    per = {}
+    for s in summarise(rows):
+        if _scoring_of(s["method"]) == scoring:
+            per.setdefault(_dataset_of(s["task"]), []).append(s)
+
+    def regrets(runs):
+        """Mean regret of the search's choice and of the default weight."""
+        searched = np.mean([s["regret"] for s in runs])
+        return searched, np.mean([s["oracle"] - s["default"] for s in runs])
+
+    body, means = [], []
+    for dataset, runs in sorted(per.items()):
+        searched, unsearched = regrets(runs)
+        means.append((searched, unsearched))
+        tasks = len({s["task"] for s in runs})
+        body.append([dataset, str(tasks), str(len(runs)), f"{searched:.2f}",
+                     f"{unsearched:.2f}"])  # fmt: skip
+    every = [s for runs in per.values() for s in runs]
+    searched, unsearched = np.mean(means, axis=0)
+    body.append(["**mean over datasets**", "", str(len(every)),
+                 f"**{searched:.2f}**", f"{unsearched:.2f}"])  # fmt: skip
+    searched, unsearched = regrets(every)
+    body.append(["mean over runs", "", str(len(every)), f"{searched:.2f}",
+                 f"{unsearched:.2f}"])  # fmt: skip
+    header = ["dataset", "tasks", "runs", f"regret {scoring}",
+              "no search (default weight)"]  # fmt: skip
+    return header, body
+
+
 def main(argv=None):
     """Run the search benchmark (or print the table of ``--table-from``)."""
     parser = common.argument_parser(__doc__, "search")
@@ -283,7 +327,20 @@ def main(argv=None):
     parser.add_argument(
         "--lodo", action="store_true", help="with --table-from: the scorer's LODO"
     )
+    parser.add_argument(
+        "--per-dataset",
+        action="store_true",
+        help="with --table-from: the first --scoring's regret per dataset",
+    )
     args = parser.parse_args(argv)
+    if args.table_from and args.per_dataset:
+        header, body = dataset_table(
+            common.read_rows(args.table_from, COLUMNS), args.scoring[0]
+        )
+        if args.rst:
+            args.rst.write_text(common.rst(header, body))
+        print(common.markdown(header, body))
+        return body
     if args.table_from and args.lodo:
         header, body, choice = scorer_lodo(common.read_rows(args.table_from, COLUMNS))
         if args.rst:
@@ -308,7 +365,7 @@ def main(argv=None):
                 rows.append(row)
                 mark = "  <- search" if row["chosen"] else ""
                 acc = row["target_accuracy"]
-                print(f"{task:30s} {method:5s} seed={seed} {row['params']:28s} "
+                print(f"{task:30s} {row['method']:16s} seed={seed} {row['params']:28s} "
                       f"acc={acc:.1f}{mark}", flush=True)  # fmt: skip
     print(common.markdown(*table(rows)))
     return rows
