@@ -181,7 +181,7 @@ def summarise(rows):
                         search=search, regret=best - search,
                         choice=picked[0]["params"] if picked else "?",
                         worst=min(r["target_accuracy"] for r in grp),
-                        default=_default_accuracy(method, grp)))  # fmt: skip
+                        unsearched=best - _default_accuracy(method, grp)))  # fmt: skip
     return out
 
 
@@ -243,7 +243,7 @@ def scorer_lodo(rows):
     for s in summarise(rows):
         key = (_dataset_of(s["task"]), s["task"], s["seed"])
         runs.setdefault(key, {})[_scoring_of(s["method"])] = s["regret"]
-        unsearched[key] = s["oracle"] - s["default"]
+        unsearched[key] = s["unsearched"]
     scorings = sorted({k for v in runs.values() for k in v}, key=lambda k: k != "im")
     regret, n_runs = {}, {}
     for key, v in runs.items():
@@ -289,8 +289,7 @@ def dataset_table(rows, scoring="ensemble"):
 
     def regrets(runs):
         """Mean regret of the search's choice and of the default weight."""
-        searched = np.mean([s["regret"] for s in runs])
-        return searched, np.mean([s["oracle"] - s["default"] for s in runs])
+        return tuple(np.mean([[s["regret"], s["unsearched"]] for s in runs], axis=0))
 
     body, means = [], []
     for dataset, runs in sorted(per.items()):
@@ -333,27 +332,21 @@ def main(argv=None):
         help="with --table-from: the first --scoring's regret per dataset",
     )
     args = parser.parse_args(argv)
-    if args.table_from and args.per_dataset:
-        header, body = dataset_table(
-            common.read_rows(args.table_from, COLUMNS), args.scoring[0]
-        )
-        if args.rst:
-            args.rst.write_text(common.rst(header, body))
-        print(common.markdown(header, body))
-        return body
-    if args.table_from and args.lodo:
-        header, body, choice = scorer_lodo(common.read_rows(args.table_from, COLUMNS))
-        if args.rst:
-            args.rst.write_text(common.rst(header, body))
-        print(common.markdown(header, body))
-        print(f"default scorer by leave-one-dataset-out: {choice}")
-        return choice
     if args.table_from:
-        header, body = table(common.read_rows(args.table_from, COLUMNS))
+        rows = common.read_rows(args.table_from, COLUMNS)
+        choice = None
+        if args.per_dataset:
+            header, body = dataset_table(rows, args.scoring[0])
+        elif args.lodo:
+            header, body, choice = scorer_lodo(rows)
+        else:
+            header, body = table(rows)
         if args.rst:
             args.rst.write_text(common.rst(header, body))
         print(common.markdown(header, body))
-        return None
+        if choice is not None:
+            print(f"default scorer by leave-one-dataset-out: {choice}")
+        return choice
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = []
