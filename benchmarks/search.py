@@ -282,10 +282,16 @@ def dataset_table(rows, scoring="ensemble"):
     Unlike the leave-one-dataset-out table it needs no other scorer's rows, so
     it can count tasks that were run with one scorer only.
     """
-    per = {}
+    per, present = {}, set()
     for s in summarise(rows):
+        present.add(_scoring_of(s["method"]))
         if _scoring_of(s["method"]) == scoring:
             per.setdefault(_dataset_of(s["task"]), []).append(s)
+    if not per:
+        raise ValueError(
+            f"No run in these CSVs was scored by {scoring!r}; they hold "
+            f"{', '.join(sorted(present)) or 'no runs'} (choose with --scoring)."
+        )
 
     def regrets(runs):
         """Mean regret of the search's choice and of the default weight."""
