@@ -149,6 +149,20 @@ def test_default_scoring_is_the_ensemble_for_adaptation_classifiers(blobs):
         )
 
 
+def test_float_class_labels_search_like_integer_ones(blobs):
+    # 0.0/1.0 labels (e.g. a float DataFrame column) were stacked as objects
+    # with the -1 marker, and scikit-learn called them "unknown" targets.
+    Xs, ys, Xt, _ = blobs
+    given = ys.astype(np.float64)
+    kept = given.copy()
+    as_float = DASearchCV(DANNClassifier(**TINY), GRID).fit(Xs, given, Xt)
+    as_int = DASearchCV(DANNClassifier(**TINY), GRID).fit(Xs, ys.astype(int), Xt)
+    assert as_float.best_params_ == as_int.best_params_
+    assert as_float.classes_.dtype.kind == "f"
+    np.testing.assert_array_equal(as_float.predict(Xt), as_int.predict(Xt))
+    np.testing.assert_array_equal(given, kept)
+
+
 def test_bad_input(blobs):
     Xs, ys, Xt, _ = blobs
     with pytest.raises(ValueError, match="X_tgt is empty"):

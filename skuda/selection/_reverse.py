@@ -93,6 +93,9 @@ def _stack(X_lab, y_lab, X_unlab, *, regression=False, names=("X", "X_tgt")):
     y = np.concatenate(
         [np.asarray(y_lab, dtype=object), np.full(len(X_unlab), -1, dtype=object)]
     )
-    if np.asarray(y_lab).dtype.kind in "iu":
+    kind = np.asarray(y_lab).dtype.kind
+    if kind in "iu":
         y = y.astype(np.int64)
+    elif kind == "f":  # float class labels (0.0, 1.0, ...): -1.0 marks targets
+        y = y.astype(np.float64)
     return X, y
