@@ -163,6 +163,43 @@ def test_float_class_labels_search_like_integer_ones(blobs):
     np.testing.assert_array_equal(given, kept)
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        np.array(["cat", "dog", "eel"]),  # strings: the string "-1" marks targets
+        np.array(["cat", "dog", "eel"], dtype=object),
+        np.array([-1, 1, 5]),  # holds the marker: encoded, then decoded
+        np.array(["-1", "1", "5"]),
+    ],
+    ids=["str", "object", "minus-one", "str-minus-one"],
+)
+@pytest.mark.parametrize("scoring", [None, "im", "rv"])
+def test_any_class_labels_search_like_integer_ones(blobs, names, scoring):
+    # String labels failed (int/str comparison) and {-1, 1} labels lost their
+    # -1 rows to the target marker ("only one class").
+    Xs, ys, Xt, _ = blobs
+    codes = ys.astype(int) - ys.min()
+    given = names[codes]
+    kept = given.copy()
+    named = DASearchCV(DANNClassifier(**TINY), GRID, scoring=scoring).fit(Xs, given, Xt)
+    coded = DASearchCV(DANNClassifier(**TINY), GRID, scoring=scoring).fit(Xs, codes, Xt)
+    assert named.best_params_ == coded.best_params_
+    np.testing.assert_array_equal(named.classes_, names[np.unique(codes)])
+    np.testing.assert_array_equal(named.predict(Xt), names[coded.predict(Xt)])
+    np.testing.assert_array_equal(named.best_estimator_.predict(Xt), named.predict(Xt))
+    np.testing.assert_allclose(named.predict_proba(Xt), coded.predict_proba(Xt))
+    np.testing.assert_array_equal(given, kept)
+
+
+def test_bool_labels_search(blobs):
+    Xs, ys, Xt, _ = blobs
+    binary = ys == ys.min()
+    search = DASearchCV(DANNClassifier(**TINY), GRID).fit(Xs, binary, Xt)
+    assert search.classes_.dtype == bool
+    assert set(search.predict(Xt)) <= {False, True}
+    assert search.score(Xs, binary) > 0.8
+
+
 def test_bad_input(blobs):
     Xs, ys, Xt, _ = blobs
     with pytest.raises(ValueError, match="X_tgt is empty"):

@@ -28,6 +28,32 @@ def test_splitter_folds_split_each_domain():
     assert not all(np.array_equal(a, b) for a, b in zip(tests, other, strict=True))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, str])
+def test_splitter_float_and_string_class_labels_split_like_integers(dtype):
+    # float class labels (-1.0 marks targets) were taken for a regressor's
+    # continuous targets and lost their stratification
+    y = np.r_[np.repeat([0, 1, 2], 10), np.full(25, -1)]
+    X = np.zeros((len(y), 2))
+    as_int = [t for _, t in StackedDomainSplit(5, random_state=0).split(X, y)]
+    given = [
+        t for _, t in StackedDomainSplit(5, random_state=0).split(X, y.astype(dtype))
+    ]
+    assert all(np.array_equal(a, b) for a, b in zip(as_int, given, strict=True))
+
+
+def test_splitter_regression_targets_are_not_stratified():
+    # NaN marks a regressor's target rows: its targets are continuous, so the
+    # source folds are plain shuffled KFold, not balanced per value
+    y = np.r_[np.repeat([0.0, 1.0], 10), np.full(10, np.nan)]
+    X = np.zeros((len(y), 1))
+    folds = [
+        np.bincount(y[test][~np.isnan(y[test])].astype(int), minlength=2)
+        for _, test in StackedDomainSplit(5, random_state=0).split(X, y)
+    ]
+    assert all(f.sum() == 4 for f in folds)
+    assert any(f[0] != 2 for f in folds)
+
+
 def test_splitter_transductive_target_and_unstratified():
     y = np.r_[0, 0, 0, 0, 1, np.full(6, -1)]  # class 1 has one row: plain KFold
     X = np.zeros((len(y), 1))

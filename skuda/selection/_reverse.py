@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from .._sparse import sparse_matrix
-from .._validation import _describe
+from .._validation import UNLABELED, _describe
 from ._base import REGRESSION, _DAScorer, task_of
 
 
@@ -67,7 +67,9 @@ class ReverseValidationScorer(_DAScorer):
 def _stack(X_lab, y_lab, X_unlab, *, regression=False, names=("X", "X_tgt")):
     """Build the stacked form of labelled and unlabelled rows (works for Pipelines).
 
-    Unlabelled rows get ``-1``; with ``regression``, NaN in every output.
+    Unlabelled rows get ``-1`` (string labels: ``"-1"``); with ``regression``,
+    NaN in every output. Labels that hold the marker themselves cannot be
+    stacked faithfully: :func:`_stackable_labels` encodes them first.
     Rows of different shapes are a ValueError naming ``names`` (labelled,
     unlabelled), as the estimators word it.
     """
@@ -90,12 +92,37 @@ def _stack(X_lab, y_lab, X_unlab, *, regression=False, names=("X", "X_tgt")):
         y_lab = np.asarray(y_lab, dtype=np.float64)
         unlab = np.full((len(X_unlab), *y_lab.shape[1:]), np.nan)
         return X, np.concatenate([y_lab, unlab])
+    y_lab = np.asarray(y_lab)
+    kind = y_lab.dtype.kind
+    if kind in "US":  # string labels: the string "-1" marks targets
+        return X, np.concatenate([y_lab, np.full(len(X_unlab), str(UNLABELED))])
     y = np.concatenate(
-        [np.asarray(y_lab, dtype=object), np.full(len(X_unlab), -1, dtype=object)]
+        [y_lab.astype(object), np.full(len(X_unlab), UNLABELED, dtype=object)]
     )
-    kind = np.asarray(y_lab).dtype.kind
     if kind in "iu":
         y = y.astype(np.int64)
     elif kind == "f":  # float class labels (0.0, 1.0, ...): -1.0 marks targets
         y = y.astype(np.float64)
     return X, y
+
+
+def _stackable_labels(y):
+    """Return ``(labels, classes)``: class labels the stacked form carries faithfully.
+
+    Integer, float and string labels pass as they are (``classes`` None),
+    strings as a NumPy string array. Labels the marker of target rows would
+    clash with (``-1`` or ``"-1"`` among them, e.g. the binary labels
+    ``{-1, 1}``), booleans and other objects become their indices into
+    ``classes`` (sorted, as ``np.unique`` gives them): a model fitted on them
+    predicts ``classes[index]``.
+    """
+    y = np.asarray(y)
+    kind = y.dtype.kind
+    if kind == "O" and all(isinstance(v, str) for v in y):
+        y, kind = y.astype(str), "U"
+    if kind in "iuf" and not np.any(y == UNLABELED):
+        return y, None
+    if kind in "US" and not np.any(y == str(UNLABELED)):
+        return y, None
+    classes, codes = np.unique(y, return_inverse=True)
+    return codes, classes

@@ -27,9 +27,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._inference import AccuracyScoreMixin
 from .._task import CLASSIFICATION
-from .._validation import n_rows
+from .._validation import check_source_labels, n_rows
 from ._base import task_of
-from ._reverse import _stack
+from ._reverse import _stack, _stackable_labels
 from ._scorers import get_da_scorer
 from ._split import StackedDomainSplit
 
@@ -244,6 +244,10 @@ class DASearchCV(
             Source rows when ``X_tgt`` is given, else the stacked rows.
         y : array-like of shape (n_samples,)
             Source labels, or stacked labels with ``-1`` for target rows.
+            In the three-argument form, any class labels the estimator
+            takes (strings, booleans, ``{-1, 1}``): labels that would clash
+            with the ``-1`` marker are encoded for the search, and
+            ``classes_`` and the predictions use the labels given.
         X_tgt : array-like of shape (n_target, n_features), default=None
             Unlabelled target rows (three-argument form).
         groups : array-like of shape (n_samples,), default=None
@@ -261,6 +265,7 @@ class DASearchCV(
         -------
         self : object
         """
+        classes = None
         if X_tgt is not None:
             if n_rows(X_tgt) == 0:
                 raise ValueError("X_tgt is empty: the search needs target rows.")
@@ -270,9 +275,21 @@ class DASearchCV(
                 k: _pad_target(v, n_tgt, weights=k == "sample_weight")
                 for k, v in fit_params.items()
             }
-            X, y = _stack(X, y, X_tgt, regression=is_regressor(self.estimator))
+            regression = is_regressor(self.estimator)
+            if not regression:
+                y = check_source_labels(y, n_rows(X), name="y")
+                y, classes = _stackable_labels(y)
+            X, y = _stack(X, y, X_tgt, regression=regression)
         if groups is not None:
             fit_params["groups"] = groups
+        self._fit_stacked(X, y, X_tgt, fit_params)
+        if classes is not None and self.refit:  # labels the stacking encoded
+            _final_step(self.best_estimator_).classes_ = classes[self.classes_]
+            self.classes_ = self.best_estimator_.classes_
+        return self
+
+    def _fit_stacked(self, X, y, X_tgt, fit_params):
+        """Search on the stacked rows (``X_tgt``: the target rows, or None)."""
         if y is None:
             raise ValueError(
                 "DASearchCV requires y to be passed, but the target y is None "
@@ -288,7 +305,7 @@ class DASearchCV(
                 "the candidates train on the source only and are scored on "
                 "held-out source rows.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         self.param_grid_ = (
             default_grid(self.estimator) if self.param_grid is None else self.param_grid
@@ -301,7 +318,7 @@ class DASearchCV(
                     "rows, without folds. Pass scoring='im' (or another scorer) to "
                     "score the candidates on folds.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
             fit_params.pop("groups", None)  # no folds to keep groups together
             if X_tgt is None:

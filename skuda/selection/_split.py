@@ -92,7 +92,10 @@ class StackedDomainSplit(BaseCrossValidator):
                     f"groups has {len(np.unique(groups))} distinct groups among "
                     f"the source rows; {self.n_splits} folds need at least as many."
                 )
-        src_folds = self._source_folds(y[src], groups)
+        # a regressor's targets (NaN marks its target rows) have no strata;
+        # float class labels (0.0, 1.0; -1.0 marks targets) do
+        continuous = y.ndim > 1 or (y.dtype.kind == "f" and np.isnan(y).any())
+        src_folds = self._source_folds(y[src], groups, continuous)
         tgt_folds = self._target_folds(len(tgt))
         for (s_tr, s_te), (t_tr, t_te) in zip(src_folds, tgt_folds, strict=True):
             yield (
@@ -122,13 +125,13 @@ class StackedDomainSplit(BaseCrossValidator):
             )
         return y, src, tgt
 
-    def _source_folds(self, y_src, groups=None):
+    def _source_folds(self, y_src, groups=None, continuous=False):
         """Folds of the source rows: by group, else stratified when it can be."""
         k, rs = self.n_splits, self._seed()
         if groups is not None:
             cv = GroupKFold(k, shuffle=self.shuffle, random_state=rs)
             return cv.split(y_src, y_src, groups)
-        if y_src.ndim > 1 or y_src.dtype.kind == "f":  # continuous: no strata
+        if continuous:
             return KFold(k, shuffle=self.shuffle, random_state=rs).split(y_src)
         _, counts = np.unique(y_src, return_counts=True)
         if counts.min() >= k:
