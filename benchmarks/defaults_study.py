@@ -7,6 +7,7 @@ Usage::
     python -m benchmarks.run --suite defaults --table-only    # tables from the CSVs
     python -m benchmarks.run --suite defaults --knobs         # three knobs, LODO
     python -m benchmarks.run --suite defaults --align         # CORAL/DAN layer
+    python -m benchmarks.run --suite defaults --weights       # CORAL/DAN weight
 
 The study fits every estimator with each candidate setting of a small grid
 (fixed in advance, below) on synthetic shifts (2-D, 5-D and 50-D; rotations,
@@ -196,6 +197,23 @@ ARCH = {
 ALIGN_CSV = common.RESULTS / "align_study.csv"
 ALIGN = {"default": {}, "features": {"align": "features"}}
 ALIGN_METHODS = ("coral", "mmd")
+
+# The weight of the discrepancy and the steps per epoch of Deep CORAL and DAN
+# (both still failed the 2-D check after the align study, and Deep CORAL was
+# 2.8 points below source-only on Office-Caltech): lambda_ a third and three
+# times the default, and the floor of 20 steps per epoch that DANN, CDAN and
+# MCC have (Deep CORAL kept one pass per epoch), on the knob study's tasks,
+# seeds 0-2, every other default as it is. Decision rule, fixed before the
+# run: a discrepancy's default changes where its LODO choice beats the
+# current default out of sample ("LODO vs default" > 0), as above.
+WEIGHTS_CSV = common.RESULTS / "weights_study.csv"
+WEIGHTS = {
+    "default": {},
+    "lam0.3": {"lambda_": 0.3},
+    "lam3": {"lambda_": 3.0},
+    "it20": {"min_iterations_per_epoch": 20},
+    "lam3_it20": {"lambda_": 3.0, "min_iterations_per_epoch": 20},
+}
 
 
 def grid_jobs(grid, seeds, methods):
@@ -554,6 +572,7 @@ def main(argv=None):
     parser.add_argument("--cdan-map", action="store_true")
     parser.add_argument("--arch", action="store_true")
     parser.add_argument("--align", action="store_true")
+    parser.add_argument("--weights", action="store_true")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--methods", nargs="*", default=None)
     parser.add_argument("--datasets", nargs="*", default=None)
@@ -585,6 +604,13 @@ def main(argv=None):
         rows = _run_study(jobs, ALIGN_CSV, args)
         study_table(rows, baseline="default")
         _write(args.docs, _candidate_tables(rows, ALIGN))
+        return
+    if args.weights:
+        seeds = args.seeds or [0, 1, 2]
+        jobs = grid_jobs(WEIGHTS, seeds, args.methods or ALIGN_METHODS)
+        rows = _run_study(jobs, WEIGHTS_CSV, args)
+        study_table(rows, baseline="default")
+        _write(args.docs, _candidate_tables(rows, WEIGHTS))
         return
     one_seed = args.seeds or [0]  # the single-seed studies
     if args.arch:

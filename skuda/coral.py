@@ -43,6 +43,11 @@ class _AlignmentNet(DANet):
         return {"task_loss": task, f"{self.discrepancy}_loss": self.weight * gap}
 
 
+# lambda_="auto": the weight of each discrepancy, from the leave-one-dataset-out
+# weight study (docs "The default study": "How much to align").
+_AUTO_WEIGHT = {"coral": 1.0, "mmd": 3.0}
+
+
 class _Alignment:
     """What the Deep CORAL classifier and regressor share: net and parameters."""
 
@@ -50,14 +55,16 @@ class _Alignment:
 
     _parameter_constraints: dict = {
         **BaseDAEstimator._parameter_constraints,
-        "lambda_": [Interval(Real, 0, None, closed="left")],
+        "lambda_": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "discrepancy": [StrOptions(set(_DISCREPANCIES))],
         "align": [StrOptions({"logits", "features"})],
     }
 
     def _net_params(self):
         return {
-            "weight": self.lambda_,
+            "weight": _AUTO_WEIGHT[self.discrepancy]
+            if self.lambda_ == "auto"
+            else self.lambda_,
             "discrepancy": self.discrepancy,
             "align": self.align,
         }
@@ -87,8 +94,10 @@ class DeepCORALClassifier(_Alignment, BaseDAClassifier):
 
     Parameters
     ----------
-    lambda_ : float, default=1.0
-        Weight of the alignment term (the paper's ``lambda``).
+    lambda_ : float or "auto", default="auto"
+        Weight of the alignment term (the paper's ``lambda``). ``"auto"``:
+        1 for ``discrepancy="coral"``, 3 for ``"mmd"`` (chosen by the
+        leave-one-dataset-out weight study, docs "The default study").
     discrepancy : {"coral", "mmd"}, default="coral"
         :func:`skuda.losses.coral_loss` or :func:`skuda.losses.mmd_loss`.
     align : {"logits", "features"}, default="logits"
@@ -136,7 +145,7 @@ class DeepCORALClassifier(_Alignment, BaseDAClassifier):
 
     def __init__(
         self,
-        lambda_=1.0,
+        lambda_="auto",
         *,
         discrepancy="coral",
         align="logits",
@@ -184,8 +193,9 @@ class DeepCORALRegressor(_Alignment, BaseDARegressor):
 
     Parameters
     ----------
-    lambda_ : float, default=1.0
-        Weight of the alignment term.
+    lambda_ : float or "auto", default=1.0
+        Weight of the alignment term (``"auto"``: as for the classifier; the
+        regressors were not in the weight study and keep 1).
     discrepancy : {"coral", "mmd"}, default="coral"
         :func:`skuda.losses.coral_loss` or :func:`skuda.losses.mmd_loss`.
     align : {"features", "logits"}, default="features"

@@ -95,10 +95,14 @@ def test_default_grids_per_method_and_pipelines():
     # every classifier of the package has one, spanning its default weight
     for cls in (CDANClassifier, DeepCORALClassifier):
         ((name, values),) = default_grid(cls()).items()
-        assert min(values) < cls().get_params()[name] < max(values)
-    assert default_grid(DeepCORALClassifier(discrepancy="mmd")) == {
-        "lambda_": [0.3, 1.0, 3.0]
-    }
+        default = cls().get_params()[name]
+        default = 1.0 if default == "auto" else default  # CORAL's "auto" weight
+        assert min(values) < default < max(values)
+    assert DeepCORALClassifier()._net_params()["weight"] == 1.0
+    # DAN's weight ("auto": 3, from the weight study) tops the same grid
+    dan = DeepCORALClassifier(discrepancy="mmd")
+    assert default_grid(dan) == {"lambda_": [0.3, 1.0, 3.0]}
+    assert dan._net_params()["weight"] == 3.0
     assert set(default_grid(SourceOnlyClassifier())) == {"lr"}
     pipe = make_pipeline(StandardScaler(), DANNClassifier())
     assert set(default_grid(pipe)) == {"dannclassifier__lambda_"}

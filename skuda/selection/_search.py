@@ -56,7 +56,8 @@ a larger step gives more confident, not more accurate, ones (Office-Caltech
 A->W: with ``lr`` in {1e-3, 1e-2} in the grid it chose 1e-2, 38.3 % on the
 target against 46.8 % for the best candidate). Each weight grid spans the
 method's default about threefold either way (DANN and CDAN ``lambda_=0.3``,
-Deep CORAL / DAN ``lambda_=1``, MCC ``mcc_weight=1``). The source-only network, scored
+Deep CORAL ``lambda_=1``, MCC ``mcc_weight=1``; DAN's ``lambda_=3`` is
+the top of the CORAL grid). The source-only network, scored
 by held-out source accuracy, searches its learning rate. The
 regressors' grids hold ``lambda_=0`` (no alignment) so that the search can
 decline to adapt: marginal alignment hurts a regressor when the target's

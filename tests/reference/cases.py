@@ -121,7 +121,7 @@ def case_coral(Xs, ys, Xt):
 
 def case_mmd(Xs, ys, Xt):
     clf = DeepCORALClassifier(
-        discrepancy="mmd", align="features", max_epochs=3, **POOLED, **FAST
+        discrepancy="mmd", align="features", lambda_=1.0, max_epochs=3, **POOLED, **FAST
     )
     return clf.fit(Xs, ys, Xt)
 
