@@ -599,19 +599,16 @@ def main(argv=None):
         header, body = check_table(rows)
         _write(args.docs, CHECK_DOC + common.rst(header, body))
         return
-    if args.align:
-        jobs = grid_jobs(ALIGN, args.seeds or [0, 1, 2], args.methods or ALIGN_METHODS)
-        rows = _run_study(jobs, ALIGN_CSV, args)
-        study_table(rows, baseline="default")
-        _write(args.docs, _candidate_tables(rows, ALIGN))
-        return
-    if args.weights:
-        seeds = args.seeds or [0, 1, 2]
-        jobs = grid_jobs(WEIGHTS, seeds, args.methods or ALIGN_METHODS)
-        rows = _run_study(jobs, WEIGHTS_CSV, args)
-        study_table(rows, baseline="default")
-        _write(args.docs, _candidate_tables(rows, WEIGHTS))
-        return
+    for flag, grid, path in (
+        ("align", ALIGN, ALIGN_CSV),
+        ("weights", WEIGHTS, WEIGHTS_CSV),
+    ):
+        if getattr(args, flag):  # the Deep CORAL / DAN studies, seeds 0-2
+            seeds, methods = args.seeds or [0, 1, 2], args.methods or ALIGN_METHODS
+            rows = _run_study(grid_jobs(grid, seeds, methods), path, args)
+            study_table(rows, baseline="default")
+            _write(args.docs, _candidate_tables(rows, grid))
+            return
     one_seed = args.seeds or [0]  # the single-seed studies
     if args.arch:
         jobs = grid_jobs(ARCH, one_seed, args.methods or KNOB_METHODS)

@@ -84,7 +84,7 @@ class StackedDomainSplit(BaseCrossValidator):
         ------
         train, test : ndarray of int
         """
-        y, src, tgt = self._domain_rows(y)
+        y, src, tgt, continuous = self._domain_rows(y)
         if groups is not None:
             groups = check_domains(groups, len(y), what="row")[src]
             if len(np.unique(groups)) < self.n_splits:
@@ -92,9 +92,6 @@ class StackedDomainSplit(BaseCrossValidator):
                     f"groups has {len(np.unique(groups))} distinct groups among "
                     f"the source rows; {self.n_splits} folds need at least as many."
                 )
-        # a regressor's targets (NaN marks its target rows) have no strata;
-        # float class labels (0.0, 1.0; -1.0 marks targets) do
-        continuous = y.ndim > 1 or (y.dtype.kind == "f" and np.isnan(y).any())
         src_folds = self._source_folds(y[src], groups, continuous)
         tgt_folds = self._target_folds(len(tgt))
         for (s_tr, s_te), (t_tr, t_te) in zip(src_folds, tgt_folds, strict=True):
@@ -104,13 +101,19 @@ class StackedDomainSplit(BaseCrossValidator):
             )
 
     def _domain_rows(self, y):
-        """``y`` as an array, and the indices of its source and target rows."""
+        """``(y, source rows, target rows, continuous)`` of the labels ``y``.
+
+        ``continuous``: a regressor's targets (NaN marks its target rows, or
+        2-D), which have no strata; float class labels (0.0, 1.0; -1.0 marks
+        targets) have.
+        """
         if self.target not in ("split", "all"):
             raise ValueError(f"target must be 'split' or 'all'; got {self.target!r}.")
         if y is None:
             raise ValueError("StackedDomainSplit needs y (with -1 for target rows).")
         y = np.asarray(y)
-        if y.dtype.kind == "f" and np.isnan(y).any():  # a regressor's marker
+        regression = y.dtype.kind == "f" and bool(np.isnan(y).any())
+        if regression:  # a regressor's marker
             is_tgt = REGRESSION.stacked_targets(y)[1]
         else:
             is_tgt = is_unlabeled(y.reshape(-1))
@@ -123,7 +126,7 @@ class StackedDomainSplit(BaseCrossValidator):
                 f"{len(tgt)} target rows (label -1, or NaN for regressors) cannot "
                 f"be split into {k} folds."
             )
-        return y, src, tgt
+        return y, src, tgt, regression or y.ndim > 1
 
     def _source_folds(self, y_src, groups=None, continuous=False):
         """Folds of the source rows: by group, else stratified when it can be."""
