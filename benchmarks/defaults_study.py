@@ -179,6 +179,8 @@ MAP_CANDIDATES = {
 # method here), on the knob study's tasks, seed 0. Decision rule, fixed before
 # the run: as for the knobs, a method's default changes only where its LODO
 # choice beats the current default out of sample ("LODO vs default" > 0).
+# ADDA was added later with the same candidates and rule, on seeds 0-2
+# (``--arch --methods adda --seeds 0 1 2``); it keeps one layer.
 ARCH_CSV = common.RESULTS / "arch_study.csv"
 ARCH = {
     "default": {},
