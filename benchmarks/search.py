@@ -48,13 +48,14 @@ import argparse
 import itertools
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.base import clone
 
-from skuda import DANNClassifier, MCCClassifier
+from skuda import DANNClassifier, DeepCORALClassifier, MCCClassifier
 from skuda.selection import DASearchCV, default_grid
 from skuda.selection._search import ensemble_scores
 
@@ -74,7 +75,11 @@ TASKS = [
     "cwru:load0:load3",
     "har:subject07:subject13",
 ]
-METHODS = {"dann": DANNClassifier, "mcc": MCCClassifier}
+METHODS = {
+    "dann": DANNClassifier,
+    "mcc": MCCClassifier,
+    "dan": partial(DeepCORALClassifier, discrepancy="mmd"),
+}
 SETTINGS = {"har": dict(feature_extractor="cnn1d", input_scaling="domain")}
 COLUMNS = {
     "task": str,
@@ -187,7 +192,10 @@ def summarise(rows):
 
 def _default_accuracy(method, group):
     """Target accuracy of the candidate of ``group`` at the estimator's default."""
-    defaults = METHODS[method.split(" ", 1)[0]]().get_params()
+    default = METHODS[method.split(" ", 1)[0]]()
+    defaults = default.get_params()
+    if defaults.get("lambda_") == "auto":  # Deep CORAL / DAN: the weight it uses
+        defaults["lambda_"] = default._net_params()["weight"]
     for r in group:
         params = dict(p.split("=", 1) for p in r["params"].split())
         if all(float(v) == defaults[k] for k, v in params.items()):
