@@ -104,6 +104,7 @@ class BaseDAEstimator(NetBuildingMixin, InferenceMixin, BaseEstimator):
         "input_scaling": [StrOptions({"pooled", "domain"}), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
 
     # -- fitting -----------------------------------------------------------------
@@ -537,6 +538,16 @@ class BaseDAClassifier(
     """
 
     _task = CLASSIFICATION
+
+    def _criterion_params(self, phase):
+        """Label smoothing of the cross-entropy on source labels.
+
+        Every phase that trains on labels gets it; an adaptation phase of a
+        two-phase method (ADDA, SHOT) does not: its losses are the method's own.
+        """
+        if phase == "adaptation" or not self.label_smoothing:
+            return {}
+        return {"criterion__label_smoothing": self.label_smoothing}
 
 
 class BaseDARegressor(R2ScoreMixin, RegressorMixin, BaseDAEstimator):

@@ -85,6 +85,10 @@ class NetBuildingMixin:
             return None
         return SourceValidSplit(self.validation_fraction, random_state=batch_seed)
 
+    def _criterion_params(self, phase):
+        """Return arguments for the net's criterion (classifiers add some)."""
+        return {}
+
     def _learning_rate(self):
         """``lr``, with ``"auto"`` resolved for this fit's rows (:func:`auto_lr`)."""
         if self.lr != "auto":
@@ -117,6 +121,7 @@ class NetBuildingMixin:
             mixed_precision=self.mixed_precision,
             accelerator=self._accelerator(),
             **self._optimizer_params(),
+            **self._criterion_params(phase),
             **self._net_params(),
         )
         if self._accelerator() is not None and self.verbose:

@@ -104,6 +104,15 @@ SHARED = {
         "(n_classes * n_k)`` from the source label counts, so that every class "
         "weighs the same in total. ``None``: every class weighs 1.",
     ),
+    "label_smoothing": (
+        "float in [0, 1)",
+        "Label smoothing of the cross-entropy on source labels (of the source "
+        "phase of ADDA and SHOT): the one-hot label of each source row gives "
+        "``label_smoothing`` of its mass uniformly over the classes (Szegedy et "
+        "al., CVPR 2016); 0 is the plain cross-entropy. SHOT uses its paper's "
+        "0.1; for the other methods the docs' default study measured 0.1 and "
+        "kept 0.",
+    ),
     "batch_size": ("int", "Rows per domain per iteration, in every training phase."),
     "min_iterations_per_epoch": (
         "int",

@@ -399,6 +399,7 @@ class ADDAClassifier(_ADDA, TwoPhaseDAClassifier):
         discriminator=None,
         validation_fraction=None,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         store_parameters(self, locals())
 

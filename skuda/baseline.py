@@ -88,6 +88,7 @@ class SourceOnlyClassifier(BaseDAClassifier):
         head=None,
         validation_fraction=None,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         store_parameters(self, locals())
 

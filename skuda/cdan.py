@@ -222,6 +222,7 @@ class CDANClassifier(BaseDAClassifier):
         mixed_precision=None,
         accelerator=None,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         store_parameters(self, locals())
 

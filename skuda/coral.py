@@ -173,6 +173,7 @@ class DeepCORALClassifier(_Alignment, BaseDAClassifier):
         mixed_precision=None,
         accelerator=None,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         store_parameters(self, locals())
 

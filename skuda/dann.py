@@ -233,6 +233,7 @@ class DANNClassifier(_DANN, BaseDAClassifier):
         discriminator=None,
         validation_fraction=None,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         store_parameters(self, locals())
 

@@ -136,6 +136,7 @@ class MCCClassifier(BaseDAClassifier):
         head=None,
         validation_fraction=None,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         store_parameters(self, locals())
 

@@ -209,8 +209,6 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         class gets less than ``prior_shrinkage / n_classes`` of the mean
         prediction however miscalibrated the EM estimate is; 1 is the
         ``"uniform"`` term. Unused with ``diversity="uniform"``.
-    label_smoothing : float, default=0.1
-        Label smoothing of the source cross-entropy.
     bottleneck_dim : int, default=256
         Width of the bottleneck between feature extractor and classifier.
     pseudo_label_interval : int, default=1
@@ -295,7 +293,6 @@ class SHOTAdapter(TwoPhaseDAClassifier):
         "cls_par": [Interval(Real, 0, None, closed="left")],
         "diversity": [StrOptions({"uniform", "prior"})],
         "prior_shrinkage": [Interval(Real, 0, 1, closed="both")],
-        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "bottleneck_dim": [Interval(Integral, 1, None, closed="left")],
         "pseudo_label_interval": [Interval(Integral, 1, None, closed="left")],
     }
@@ -489,7 +486,6 @@ class SHOTAdapter(TwoPhaseDAClassifier):
             self._domain_data(X_src, y_idx, None),
             batch_seed,
             warm_start=False,
-            criterion__label_smoothing=self.label_smoothing,
         )
         if X_tgt is None or self.interrupted_:
             return source_net
