@@ -28,8 +28,6 @@ Usage::
 
 from __future__ import annotations
 
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +35,10 @@ import torch
 
 if __package__:
     from . import _common as common
-    from .tabular import COLUMNS, DATASETS, make
+    from .tabular import COLUMNS, DATASETS, fit_and_score, make
 else:  # pragma: no cover
     import _common as common
-    from tabular import COLUMNS, DATASETS, make
+    from tabular import COLUMNS, DATASETS, fit_and_score, make
 
 # method -> the parameters that switch its adaptation off (None: fit without
 # target rows). SHOT-IM's ablation is SHOT's (the same source phase).
@@ -81,15 +79,7 @@ def run(args):
         data = cache[task]
         params = ABLATION[method]
         clf = make(method, seed, False, params or {})
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            if params is None:
-                clf.fit(data.X_src, data.y_src)
-            else:
-                clf.fit(data.X_src, data.y_src, data.X_tgt)
-        secs = time.perf_counter() - t0
-        acc = 100 * common.TargetAccuracyOracle(data.X_test, data.y_test)(clf)
+        acc, secs = fit_and_score(clf, data, with_target=params is not None)
         row = dict(dataset=name, task=task, method=method, seed=seed)
         row.update(acc=round(acc, 2), secs=round(secs, 2))
         common.append_row(out, COLUMNS, row)

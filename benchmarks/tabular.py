@@ -193,6 +193,22 @@ def settings(backbone, method, overrides):
     return overrides
 
 
+def fit_and_score(clf, data, with_target=True):
+    """Fit ``clf`` on ``data`` (its target rows only ``with_target``).
+
+    Returns the target accuracy in % and the seconds of the fit.
+    """
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if with_target:
+            clf.fit(data.X_src, data.y_src, data.X_tgt)
+        else:
+            clf.fit(data.X_src, data.y_src)
+    secs = time.perf_counter() - t0
+    return 100 * common.TargetAccuracyOracle(data.X_test, data.y_test)(clf), secs
+
+
 def run(args, overrides):
     """Fit and score this shard's jobs not yet in ``tabular.csv``, a row per fit."""
     out = args.results / "tabular.csv"
@@ -208,15 +224,7 @@ def run(args, overrides):
         data = cache[task]
         params = settings(args.backbone, method, overrides)
         clf = make(method, seed, DATASETS[name][2], params)
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            if method in SHALLOW:
-                clf.fit(data.X_src, data.y_src)
-            else:
-                clf.fit(data.X_src, data.y_src, data.X_tgt)
-        secs = time.perf_counter() - t0
-        acc = 100 * common.TargetAccuracyOracle(data.X_test, data.y_test)(clf)
+        acc, secs = fit_and_score(clf, data, with_target=method not in SHALLOW)
         common.append_row(
             out,
             COLUMNS,
