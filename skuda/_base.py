@@ -545,9 +545,10 @@ class BaseDAClassifier(
         Every phase that trains on labels gets it; an adaptation phase of a
         two-phase method (ADDA, SHOT) does not: its losses are the method's own.
         """
-        if phase == "adaptation" or not self.label_smoothing:
+        smoothing = getattr(self, "label_smoothing", 0.0)  # subclasses may lack it
+        if phase == "adaptation" or not smoothing:
             return {}
-        return {"criterion__label_smoothing": self.label_smoothing}
+        return {"criterion__label_smoothing": smoothing}
 
 
 class BaseDARegressor(R2ScoreMixin, RegressorMixin, BaseDAEstimator):
