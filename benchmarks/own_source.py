@@ -35,10 +35,10 @@ import torch
 
 if __package__:
     from . import _common as common
-    from .tabular import COLUMNS, DATASETS, fit_and_score, make
+    from .tabular import COLUMNS, DATASETS, fit_and_score, make, seed_means
 else:  # pragma: no cover
     import _common as common
-    from tabular import COLUMNS, DATASETS, fit_and_score, make
+    from tabular import COLUMNS, DATASETS, fit_and_score, make, seed_means
 
 # method -> the parameters that switch its adaptation off (None: fit without
 # target rows). SHOT-IM's ablation is SHOT's (the same source phase).
@@ -92,12 +92,9 @@ def table(args):
     adapted = common.read_rows(args.results / "tabular" / "tabular.csv", COLUMNS)
 
     def means(rows, method, name):
-        """Per-seed dataset means (tasks averaged first), keyed by seed."""
-        by_seed = {}
-        for r in rows:
-            if r["method"] == method and r["dataset"] == name:
-                by_seed.setdefault(r["seed"], []).append(r["acc"])
-        return {s: np.mean(v) for s, v in by_seed.items()}
+        """Per-seed means over the dataset's tasks (seeds with every task done)."""
+        of_dataset = [r for r in rows if r["dataset"] == name]
+        return seed_means(of_dataset, method, len(DATASETS[name][1]))
 
     header = ["dataset", "method", "adapted", "own source-only", "gain"]
     header += ["SourceOnlyClassifier"]

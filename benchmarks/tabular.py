@@ -260,13 +260,22 @@ def summarise(rows, name):
         acc.setdefault((r["task"], r["method"]), []).append(r["acc"])
     avg, secs = {}, {}
     for m in methods:
-        per_seed = {}
-        for r in rows:
-            if r["method"] == m:
-                per_seed.setdefault(r["seed"], []).append(r["acc"])
-        avg[m] = [np.mean(v) for v in per_seed.values() if len(v) == len(tasks)]
+        avg[m] = list(seed_means(rows, m, len(tasks)).values())
         secs[m] = np.mean([r["secs"] for r in rows if r["method"] == m])
     return methods, tasks, acc, avg, secs
+
+
+def seed_means(rows, method, n_tasks):
+    """``{seed: mean accuracy over tasks}`` of ``method`` in one dataset's ``rows``.
+
+    Only seeds with all ``n_tasks`` tasks done, so a partial run never averages
+    a subset of the tasks.
+    """
+    per_seed = {}
+    for r in rows:
+        if r["method"] == method:
+            per_seed.setdefault(r["seed"], []).append(r["acc"])
+    return {s: np.mean(v) for s, v in per_seed.items() if len(v) == n_tasks}
 
 
 def _pm(values):
