@@ -28,6 +28,7 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -120,9 +121,18 @@ def table(args):
 
 def main(argv=None):
     """Fit the ablations (unless ``--report``) and print the table."""
-    parser = common.argument_parser(__doc__)
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    parser.add_argument("--methods", nargs="+", default=list(ABLATION))
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.own_source",
+        description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS)
+    )
+    parser.add_argument(
+        "--methods", nargs="+", default=list(ABLATION), choices=list(ABLATION)
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--shard", default="0/1", help="k/n: every n-th job from k")
     parser.add_argument("--results", type=Path, default=common.RESULTS)
